@@ -1,0 +1,96 @@
+# polohook — build, test and install. See README.md.
+#
+#   make            build lib/libpolohook.a, pam_polohook.so, polohook-run
+#   make check      install missing Debian test packages (as root), build, run t/
+#   make demo       a login and a logout through the real PAM library
+#   make install    DESTDIR= PREFIX= SECUREDIR= SYSCONFDIR=
+
+PREFIX     ?= /usr
+SYSCONFDIR ?= /etc
+LIBEXECDIR ?= $(PREFIX)/libexec
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+# The system's PAM module directory (Debian: /usr/lib/<triplet>/security).
+SECUREDIR  ?= $(shell dirname "$$(find /usr/lib /lib -name pam_permit.so 2>/dev/null | head -n1)" 2>/dev/null || echo /usr/lib/security)
+DESTDIR    ?=
+
+CC      ?= cc
+B       := build
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wwrite-strings -Wvla -Wnull-dereference \
+           -Wimplicit-fallthrough
+HARDEN  := -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+           -fstack-clash-protection
+CFLAGS  ?= -g
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -D_GNU_SOURCE \
+           -DPOLO_SYSCONFDIR='"$(SYSCONFDIR)"' -DPOLO_LIBEXECDIR='"$(LIBEXECDIR)"'
+LDHARDEN := -Wl,-z,relro,-z,now
+LIBS    := -linih
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+LIB_A   := $(B)/libpolohook.a
+MODULE  := $(B)/pam_polohook.so
+RUNNER  := $(B)/polohook-run
+T_CSRC  := $(wildcard t/*.c)
+T_BIN   := $(T_CSRC:t/%.c=$(B)/t/%)
+
+all: $(LIB_A) $(MODULE) $(RUNNER)
+
+$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+# The module exports pam_sm_open_session and pam_sm_close_session only;
+# --no-undefined makes a missing symbol a link error, not a dlopen failure
+# inside sshd.
+$(MODULE): pam_polohook/pam_polohook.c pam_polohook/pam_polohook.map $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -Ilib -o $@ $< $(LIB_A) \
+	    -Wl,--version-script=pam_polohook/pam_polohook.map \
+	    -Wl,--no-undefined $(LDHARDEN) $(LIBS) -lpam
+
+$(RUNNER): pam_polohook/polohook-run.c $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -fPIE -pie -Ilib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS)
+
+# Test programs. The PAM harness exports syslog()/vsyslog() so that what
+# libpam and the module log can be captured (see t/pamh.c).
+$(B)/t/pamh: t/pamh.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< -lpam -ldl
+$(B)/t/%: t/%.c t/tap.h $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(LIB_A) $(LIBS) -ldl
+
+tests: all $(T_BIN)
+
+deps:
+	@sh tools/deps.sh
+
+check: deps
+	$(MAKE) WERROR=1 tests
+	prove -f t/
+
+demo: deps
+	$(MAKE) all $(B)/t/pamh
+	@sh tools/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(SECUREDIR) $(DESTDIR)$(LIBEXECDIR)/polohook \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 $(MODULE) $(DESTDIR)$(SECUREDIR)/pam_polohook.so
+	install -m 0755 $(RUNNER) $(DESTDIR)$(LIBEXECDIR)/polohook/polohook-run
+	install -m 0644 man/pam_polohook.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/session-scripts.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	sh tools/install-tree.sh session.d $(DESTDIR)$(SYSCONFDIR)/session.d
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all tests deps check demo install clean

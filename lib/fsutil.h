@@ -1,0 +1,29 @@
+/* Paths we execute or read as root are walked one component at a time from
+ * "/" through directory fds, so what is checked is what is used (the idea
+ * of OpenSSH's safe_path and systemd's chase, written for our rules). */
+#ifndef POLO_FSUTIL_H
+#define POLO_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* Is an object with this stat trusted? Owner 0 or trust_uid, and not
+ * group/other-writable. A directory owned by root with the sticky bit
+ * (like /tmp) is accepted although world-writable, since nobody else can
+ * replace what a trusted user made inside it. */
+int polo_stat_trusted(const struct stat *st, uid_t trust_uid, char *why,
+		      size_t whylen, const char *what);
+
+/* Resolve the absolute path `path`, following symlinks by hand (at most
+ * 40), checking every directory passed through, every symlink that lies in
+ * a sticky directory, and the final object, with polo_stat_trusted().
+ * On success *fd is the final object opened with open_flags | O_CLOEXEC |
+ * O_NOFOLLOW (use O_PATH to only check; add O_DIRECTORY for a directory),
+ * and canon (if non-NULL) holds its canonical path. On failure returns
+ * -errno and writes a one-line reason naming the offending path to why. */
+int polo_open_trusted(const char *path, int open_flags, uid_t trust_uid,
+		      int *fd, char *canon, size_t canonlen,
+		      char *why, size_t whylen);
+
+#endif

@@ -1,0 +1,115 @@
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+
+int polo_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		return -ENAMETOOLONG;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static int parse_base(const char *s, int base, unsigned long min,
+		      unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	/* strtoul accepts leading space and a '-' (wrapping around): refuse */
+	if (s == NULL || *s == '\0' || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (*end != '\0')
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int polo_parse_uint(const char *s, unsigned long min, unsigned long max,
+		    unsigned long *out)
+{
+	return parse_base(s, 10, min, max, out);
+}
+
+int polo_parse_octal(const char *s, unsigned long max, unsigned long *out)
+{
+	return parse_base(s, 8, 0, max, out);
+}
+
+int polo_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+bool polo_is_clean_text(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool is_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+}
+
+bool polo_valid_user_name(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 32)
+		return false;
+	if (s[n - 1] == '$')
+		n--;
+	if (n == 0 || s[0] == '.' || s[0] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!is_name_char(s[i]))
+			return false;
+	return true;
+}
+
+bool polo_valid_abs_path(const char *s)
+{
+	return s[0] == '/' && strlen(s) < PATH_MAX && polo_is_clean_text(s);
+}
+
+bool polo_valid_file_name(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > NAME_MAX || strcmp(s, ".") == 0 ||
+	    strcmp(s, "..") == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!is_name_char(s[i]))
+			return false;
+	return true;
+}

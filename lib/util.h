@@ -1,0 +1,34 @@
+/* Small helpers shared by every part: bounded string handling, number
+ * parsing with bounds (strtonum semantics) and allowlist checks. */
+#ifndef POLO_UTIL_H
+#define POLO_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Copy src into dst[size]; -ENAMETOOLONG (dst untouched) if it does not fit. */
+int polo_strlcpy(char *dst, const char *src, size_t size);
+
+/* Parse a decimal integer in [min, max]: the whole string, no sign games,
+ * no leading/trailing space. 0 or -EINVAL / -ERANGE. */
+int polo_parse_uint(const char *s, unsigned long min, unsigned long max,
+		    unsigned long *out);
+/* Octal in [0, max], e.g. a umask: "077" or "0077". */
+int polo_parse_octal(const char *s, unsigned long max, unsigned long *out);
+/* yes/no, true/false, on/off, 1/0 (case-insensitive). */
+int polo_parse_bool(const char *s, bool *out);
+
+/* True if s has no byte < 0x20 and no 0x7f (tab included: refused). */
+bool polo_is_clean_text(const char *s);
+
+/* A login name as DESIGN.md allows: [A-Za-z0-9_][A-Za-z0-9_.-]*, optional
+ * trailing '$', 1..32 bytes including the '$'. */
+bool polo_valid_user_name(const char *s);
+
+/* An absolute path of clean text, shorter than PATH_MAX. */
+bool polo_valid_abs_path(const char *s);
+
+/* A single file name: [A-Za-z0-9_.-]+, not "." or "..", at most NAME_MAX. */
+bool polo_valid_file_name(const char *s);
+
+#endif

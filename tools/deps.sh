@@ -1,0 +1,23 @@
+#!/bin/sh
+# Install the Debian packages that building and testing need, if missing.
+# As non-root, only say what is missing (the build or some tests may then
+# fail or skip).
+set -eu
+pkgs="build-essential pkg-config libpam0g-dev libinih-dev libjansson-dev
+libssl-dev libpam-runtime pamtester libnss-wrapper libpam-wrapper valgrind
+clang iproute2 man-db groff-base perl util-linux procps"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages:$missing (run as root to install)" >&2
+	exit 0
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,11 @@
+#!/bin/sh
+# install-tree.sh SRC DEST: install the default session.d tree without
+# overwriting anything an administrator already has there.
+set -eu
+src=$1 dest=$2
+for d in added removed scripts/start scripts/stop; do
+	install -d -m 0755 "$dest/$d"
+done
+if [ ! -e "$dest/session-scripts.conf" ]; then
+	install -m 0644 "$src/session-scripts.conf" "$dest/session-scripts.conf"
+fi
