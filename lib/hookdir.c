@@ -1,0 +1,213 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "hookdir.h"
+#include "util.h"
+
+/* Left behind by package managers and editors: never run. */
+static const char *const leftover_suffixes[] = {
+	".dpkg-old", ".dpkg-new", ".dpkg-dist", ".dpkg-tmp", ".rpmsave",
+	".rpmnew", ".rpmorig", ".swp", ".bak", ".orig",
+};
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+const char *polo_hook_skip_reason(const char *name)
+{
+	size_t i;
+
+	if (name[0] == '.' || !polo_valid_file_name(name))
+		return "not a valid hook name";
+	for (i = 0; i < sizeof leftover_suffixes / sizeof *leftover_suffixes; i++)
+		if (ends_with(name, leftover_suffixes[i]))
+			return "package or editor leftover";
+	if (strstr(name, ".ucf-") != NULL)
+		return "package or editor leftover";
+	return NULL;
+}
+
+enum polo_mode polo_hook_mode(const char *name)
+{
+	const char *p = name;
+
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p == name || p[1] != '-')
+		return POLO_MODE_BATCH;
+	if (p[0] == 'W')
+		return POLO_MODE_WAIT;
+	if (p[0] == 'D')
+		return POLO_MODE_DETACH;
+	return POLO_MODE_BATCH;
+}
+
+char polo_mode_letter(enum polo_mode m)
+{
+	return m == POLO_MODE_WAIT ? 'W' : m == POLO_MODE_DETACH ? 'D' : 'B';
+}
+
+int polo_hook_check(const char *path, uid_t trust_uid, char *canon,
+		    size_t canonlen, char *why, size_t whylen)
+{
+	struct stat st;
+	int fd = -1, r;
+
+	r = polo_open_trusted(path, O_PATH, trust_uid, &fd, canon, canonlen,
+			      why, whylen);
+	if (r < 0)
+		return r;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		(void)snprintf(why, whylen, "%s", strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		(void)snprintf(why, whylen, "%.300s is not a regular file",
+			       canon);
+	} else if ((st.st_mode & 0111) == 0) {
+		r = -EACCES;
+		(void)snprintf(why, whylen, "%.300s is not executable", canon);
+	}
+	close(fd);
+	return r;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(((const struct polo_hook *)a)->name,
+		      ((const struct polo_hook *)b)->name);
+}
+
+/* Collect valid names (not yet checked) from an open directory. */
+static int collect(DIR *d, const char *dir, struct polo_hooklist *out,
+		   const struct polo_log *lg)
+{
+	struct dirent *de;
+	const char *why;
+	size_t cap = 0;
+
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		why = polo_hook_skip_reason(de->d_name);
+		if (why != NULL) {
+			polo_log(lg, LOG_DEBUG, "%s: skipping '%.100s': %s",
+				 dir, de->d_name, why);
+			continue;
+		}
+		if (out->n == POLO_MAX_HOOKS) {
+			polo_log(lg, LOG_ERR, "%s: more than %d hooks, "
+				 "ignoring '%s' and the rest", dir,
+				 POLO_MAX_HOOKS, de->d_name);
+			return 0;
+		}
+		if (out->n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct polo_hook *nv;
+
+			nv = reallocarray(out->v, ncap, sizeof *nv);
+			if (nv == NULL)
+				return -ENOMEM;
+			out->v = nv;
+			cap = ncap;
+		}
+		/* names are checked above: they fit and have no '/' */
+		(void)polo_strlcpy(out->v[out->n].name, de->d_name,
+				   sizeof out->v[0].name);
+		out->n++;
+	}
+	return errno ? -errno : 0;
+}
+
+/* Resolve every collected hook, dropping the unsafe ones (logged). */
+static void check_all(const char *dir, uid_t trust_uid,
+		      struct polo_hooklist *l, const struct polo_log *lg)
+{
+	char path[PATH_MAX], why[512];
+	size_t i, kept = 0;
+	int r;
+
+	for (i = 0; i < l->n; i++) {
+		struct polo_hook *h = &l->v[i];
+
+		(void)snprintf(path, sizeof path, "%s/%s", dir, h->name);
+		r = polo_hook_check(path, trust_uid, h->path, sizeof h->path,
+				    why, sizeof why);
+		if (r == -EACCES) {
+			/* chmod -x is how an admin disables a hook */
+			polo_log(lg, LOG_DEBUG, "%s: skipping '%s': %s", dir,
+				 h->name, why);
+			continue;
+		}
+		h->mode = polo_hook_mode(h->name);
+		h->unsafe = r < 0;
+		if (r < 0) {
+			polo_log(lg, LOG_ERR, "%s: not running unsafe hook "
+				 "'%s': %s", dir, h->name, why);
+			if (h->mode != POLO_MODE_WAIT)
+				continue;
+		}
+		if (kept != i)
+			l->v[kept] = *h;
+		kept++;
+	}
+	l->n = kept;
+}
+
+int polo_hooks_scan(const char *dir, uid_t trust_uid,
+		    struct polo_hooklist *out, const struct polo_log *lg)
+{
+	char why[512];
+	DIR *d = NULL;
+	int fd = -1, r;
+
+	out->v = NULL;
+	out->n = 0;
+	r = polo_open_trusted(dir, O_RDONLY | O_DIRECTORY, trust_uid, &fd,
+			      NULL, 0, why, sizeof why);
+	if (r == -ENOENT) {
+		polo_log(lg, LOG_DEBUG, "%s: no such directory, no hooks", dir);
+		return 0;
+	}
+	if (r < 0) {
+		polo_log(lg, LOG_ERR, "hook directory %s refused: %s", dir, why);
+		return r;
+	}
+	d = fdopendir(fd);
+	if (d == NULL) {
+		r = -errno;
+		polo_log(lg, LOG_ERR, "%s: %s", dir, strerror(errno));
+		close(fd);
+		goto out;
+	}
+	r = collect(d, dir, out, lg);
+	closedir(d);
+	if (r < 0) {
+		polo_log(lg, LOG_ERR, "%s: reading: %s", dir, strerror(-r));
+		goto out;
+	}
+	qsort(out->v, out->n, sizeof *out->v, cmp_names);
+	check_all(dir, trust_uid, out, lg);
+out:
+	if (r < 0)
+		polo_hooks_free(out);
+	return r;
+}
+
+void polo_hooks_free(struct polo_hooklist *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}

@@ -1,0 +1,363 @@
+/*
+ * MUST rules for code that forks inside the host process:
+ *  - argv/envp are built before fork; between fork and exec the child makes
+ *    only async-signal-safe system calls (no malloc, no stdio, no syslog);
+ *  - the child resets its signal mask and every ignored signal, gets a new
+ *    session, "/" as its working directory, /dev/null on stdin, and no fd
+ *    of the host beyond 0-2;
+ *  - the parent reaps exactly its own pid, never wait()/waitpid(-1), and
+ *    never waits without a deadline; it never waits for EOF on the output
+ *    pipe (a daemon started by a hook may hold it forever);
+ *  - SIGCHLD is SIG_DFL only between fork and reap, then restored.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spawn.h"
+
+static unsigned long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long)ts.tv_sec * 1000UL +
+	       (unsigned long)ts.tv_nsec / 1000000UL;
+}
+
+static void close_from_3(void)
+{
+	long max, fd;
+
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* In the child: async-signal-safe calls only. Never returns. */
+static void child_exec(const char *path, char *const argv[],
+		       char *const envp[], int in, int out, int errfd)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	int sig, e;
+
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &dfl, NULL);
+	(void)setsid();
+	if (chdir("/") < 0)
+		goto fail;
+	/* the host may run with 0-2 closed: lift ours clear of them first */
+	in = fcntl(in, F_DUPFD_CLOEXEC, 3);
+	out = fcntl(out, F_DUPFD_CLOEXEC, 3);
+	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
+	    dup2(out, 2) < 0)
+		goto fail;
+	close_from_3();
+	execve(path, argv, envp);
+fail:
+	e = errno;
+	(void)!write(errfd, &e, sizeof e);
+	_exit(127);
+}
+
+/* Did execve fail? Reads the CLOEXEC error pipe: EOF means it succeeded. */
+static int exec_errno_from(int errfd)
+{
+	ssize_t n;
+	int e = 0;
+
+	do
+		n = read(errfd, &e, sizeof e);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof e ? e : 0;
+}
+
+static int reap(pid_t pid, int *status, int flags)
+{
+	pid_t r;
+
+	do
+		r = waitpid(pid, status, flags);
+	while (r < 0 && errno == EINTR);
+	return r == pid ? 1 : r == 0 ? 0 : -errno;
+}
+
+/* Output: split into lines, made printable, logged under a budget. */
+struct relay {
+	const struct polo_spawn *sp;
+	char line[POLO_OUTPUT_LINE_MAX];
+	size_t len, bytes, lines, dropped;
+};
+
+static void relay_flush(struct relay *rl)
+{
+	if (rl->len == 0)
+		return;
+	rl->line[rl->len] = '\0';
+	if (rl->bytes < POLO_OUTPUT_MAX_BYTES &&
+	    rl->lines < POLO_OUTPUT_MAX_LINES) {
+		polo_log_output(rl->sp->lg, rl->sp->name, rl->line);
+		rl->lines++;
+		rl->bytes += rl->len;
+	} else {
+		rl->dropped += rl->len;
+	}
+	rl->len = 0;
+}
+
+static void relay_feed(struct relay *rl, const char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c == '\n') {
+			relay_flush(rl);
+			continue;
+		}
+		rl->line[rl->len++] = c == '\t' ? ' ' :
+				      (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		if (rl->len == sizeof rl->line - 1)
+			relay_flush(rl);
+	}
+}
+
+/* Read what is there now; false once the pipe is at EOF or broken. */
+static bool relay_read(struct relay *rl, int fd, size_t max)
+{
+	char buf[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	while (total < max) {
+		n = read(fd, buf, sizeof buf);
+		if (n > 0) {
+			relay_feed(rl, buf, (size_t)n);
+			total += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 && errno == EAGAIN;
+	}
+	return true;
+}
+
+enum phase { RUNNING, TERMED, KILLED };
+
+/* The deadline passed: escalate. false when there is nothing left to do. */
+static bool escalate(const struct polo_spawn *sp, pid_t pid, enum phase *ph,
+		     struct polo_result *res, unsigned long *deadline)
+{
+	if (*ph == KILLED)
+		return false;
+	if (*ph == RUNNING) {
+		res->timed_out = true;
+		(void)kill(-pid, SIGTERM);
+		(void)kill(pid, SIGTERM);
+		*ph = TERMED;
+	} else {
+		res->killed = true;
+		(void)kill(-pid, SIGKILL);
+		(void)kill(pid, SIGKILL);
+		*ph = KILLED;
+	}
+	*deadline = now_ms() + sp->grace_ms;
+	return true;
+}
+
+static int poll_timeout(unsigned long deadline, bool have_pidfd)
+{
+	unsigned long t, rem;
+
+	if (deadline == 0)
+		return have_pidfd ? -1 : 10;
+	t = now_ms();
+	rem = deadline > t ? deadline - t : 0;
+	if (!have_pidfd && rem > 10)
+		rem = 10;	/* no pidfd: poll waitpid(WNOHANG) */
+	return (int)rem;
+}
+
+/* Wait for pid, relaying outfd, under the deadline. */
+static void supervise(const struct polo_spawn *sp, pid_t pid, int outfd,
+		      struct polo_result *res)
+{
+	struct relay rl = { .sp = sp };
+	unsigned long deadline = sp->timeout_ms ? now_ms() + sp->timeout_ms : 0;
+	enum phase ph = RUNNING;
+	struct pollfd pf[2];
+	int pidfd, r;
+
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	for (;;) {
+		int nfds = 0;
+
+		if (outfd >= 0)
+			pf[nfds++] = (struct pollfd){ .fd = outfd, .events = POLLIN };
+		if (pidfd >= 0)
+			pf[nfds++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		if (poll(pf, (nfds_t)nfds, poll_timeout(deadline, pidfd >= 0)) < 0 &&
+		    errno != EINTR)
+			break;
+		if (outfd >= 0 && (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    !relay_read(&rl, outfd, 65536)) {
+			close(outfd);
+			outfd = -1;
+		}
+		r = reap(pid, &res->status, WNOHANG);
+		if (r != 0) {
+			res->reaped = r > 0;
+			break;
+		}
+		if (deadline && now_ms() >= deadline &&
+		    !escalate(sp, pid, &ph, res, &deadline))
+			break;
+	}
+	/* what is in the pipe now, once: a daemon may keep it open forever */
+	if (outfd >= 0) {
+		(void)relay_read(&rl, outfd, POLO_OUTPUT_MAX_BYTES);
+		close(outfd);
+	}
+	relay_flush(&rl);
+	res->dropped = rl.dropped;
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
+int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull = -1, r = 0;
+	pid_t pid;
+
+	*res = (struct polo_result){ .timeout_ms = sp->timeout_ms };
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+		r = -errno;
+		goto out;
+	}
+	(void)sigaction(SIGCHLD, &dfl, &old);
+	pid = fork();
+	if (pid == 0)
+		child_exec(sp->path, sp->argv, sp->envp, devnull, outp[1], errp[1]);
+	if (pid < 0) {
+		r = -errno;
+		(void)sigaction(SIGCHLD, &old, NULL);
+		goto out;
+	}
+	close(outp[1]);
+	close(errp[1]);
+	outp[1] = errp[1] = -1;
+	res->exec_errno = exec_errno_from(errp[0]);
+	if (res->exec_errno) {
+		res->reaped = reap(pid, &res->status, 0) > 0;
+	} else {
+		(void)fcntl(outp[0], F_SETFL, O_NONBLOCK);
+		supervise(sp, pid, outp[0], res);
+		outp[0] = -1;	/* supervise closed it */
+	}
+	(void)sigaction(SIGCHLD, &old, NULL);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	if (devnull >= 0)
+		close(devnull);
+	return r;
+}
+
+int polo_spawn_detached(const char *path, char *const argv[],
+			char *const envp[], const struct polo_log *lg)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	int errp[2] = { -1, -1 }, devnull = -1, status = 0, e = 0;
+	pid_t pid;
+
+	if (pipe2(errp, O_CLOEXEC) < 0 ||
+	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+		e = errno;
+		goto out;
+	}
+	(void)sigaction(SIGCHLD, &dfl, &old);
+	pid = fork();
+	if (pid == 0) {
+		/* the middle child: gone as soon as the grandchild exists */
+		pid = fork();
+		if (pid == 0)
+			child_exec(path, argv, envp, devnull, devnull, errp[1]);
+		_exit(pid < 0 ? 1 : 0);
+	}
+	if (pid < 0) {
+		e = errno;
+	} else {
+		close(errp[1]);
+		errp[1] = -1;
+		e = exec_errno_from(errp[0]);	/* EOF: exec'd, or no grandchild */
+		if (reap(pid, &status, 0) > 0 && e == 0 &&
+		    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+			e = EAGAIN;	/* the middle child could not fork */
+	}
+	(void)sigaction(SIGCHLD, &old, NULL);
+out:
+	if (e)
+		polo_log(lg, LOG_ERR, "cannot start %s: %s", path, strerror(e));
+	if (errp[0] >= 0)
+		close(errp[0]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	if (devnull >= 0)
+		close(devnull);
+	return -e;
+}
+
+void polo_describe_result(const struct polo_result *r, char *buf, size_t len)
+{
+	int st = r->status;
+
+	if (r->exec_errno)
+		(void)snprintf(buf, len, "could not be run: %s",
+			       strerror(r->exec_errno));
+	else if (!r->reaped)
+		(void)snprintf(buf, len, "still running after SIGKILL, "
+			       "left behind");
+	else if (r->timed_out)
+		(void)snprintf(buf, len, "timed out after %lu s, %s",
+			       r->timeout_ms / 1000,
+			       r->killed ? "killed with SIGKILL" :
+					   "terminated with SIGTERM");
+	else if (WIFEXITED(st))
+		(void)snprintf(buf, len, "exited with status %d",
+			       WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		(void)snprintf(buf, len, "killed by signal %d (%s)%s",
+			       WTERMSIG(st), strsignal(WTERMSIG(st)),
+			       WCOREDUMP(st) ? ", core dumped" : "");
+	else
+		(void)snprintf(buf, len, "ended with wait status 0x%x", st);
+}
+
+bool polo_result_ok(const struct polo_result *r)
+{
+	return r->reaped && !r->exec_errno && !r->timed_out &&
+	       WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0;
+}

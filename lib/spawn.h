@@ -1,0 +1,55 @@
+/* Running one child from inside someone else's process (sshd, login, gdm):
+ * exact-pid reaping with a deadline, no fd or signal state leaking either
+ * way, output to the log line by line, bounded. */
+#ifndef POLO_SPAWN_H
+#define POLO_SPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+
+/* Per hook: this much output is logged, the rest counted and dropped. */
+#define POLO_OUTPUT_MAX_BYTES	(64 * 1024)
+#define POLO_OUTPUT_MAX_LINES	256
+#define POLO_OUTPUT_LINE_MAX	512
+#define POLO_KILL_GRACE_MS	2000
+
+struct polo_spawn {
+	const char *name;		/* tag for its output lines */
+	const char *path;		/* executed by this absolute path */
+	char *const *argv;		/* built before fork */
+	char *const *envp;
+	unsigned long timeout_ms;	/* 0 = no deadline */
+	unsigned long grace_ms;		/* SIGTERM to SIGKILL */
+	const struct polo_log *lg;
+};
+
+struct polo_result {
+	int status;		/* waitpid() status, when reaped */
+	int exec_errno;		/* nonzero: execve failed with it */
+	bool reaped;		/* false: still running after SIGKILL+grace */
+	bool timed_out;		/* the deadline passed: SIGTERM was sent */
+	bool killed;		/* ... and SIGKILL too */
+	unsigned long timeout_ms;
+	size_t dropped;		/* output bytes not logged */
+};
+
+/* Run sp->path in a new session, stdin /dev/null, stdout+stderr to the log,
+ * no other fd, default signals; wait for it to exit, at most timeout_ms,
+ * then SIGTERM its process group, SIGKILL grace_ms later. SIGCHLD is set to
+ * SIG_DFL from fork to reap and then restored. Returns 0 with *res filled,
+ * or -errno if it could not be started (nothing left behind). */
+int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res);
+
+/* Start path fully detached: double fork, new session, stdio on /dev/null,
+ * no fd of ours; the intermediate child is reaped at once, the grandchild
+ * is never seen again. 0 once it has been exec'd, else -errno (logged). */
+int polo_spawn_detached(const char *path, char *const argv[],
+			char *const envp[], const struct polo_log *lg);
+
+/* "exited with status 0", "killed by signal 9 (Killed)", ... */
+void polo_describe_result(const struct polo_result *r, char *buf, size_t len);
+bool polo_result_ok(const struct polo_result *r);
+
+#endif
