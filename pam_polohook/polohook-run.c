@@ -1,0 +1,116 @@
+/*
+ * polohook-run: the detached job behind D and batch hooks.
+ *
+ *   polohook-run -a session_added|session_removed -t SECONDS [-d] [-q] --
+ *                NAME PATH [NAME PATH ...]
+ *
+ * pam_polohook execs it in a fresh session (double fork), with the hooks'
+ * clean environment as its own, so that nothing but a newly exec'd,
+ * single-threaded process runs hooks in the background: never a forked
+ * copy of sshd or gdm. It runs the hooks one after another, each bounded
+ * by -t (0: no deadline, for a D hook), relays their output to syslog
+ * (LOG_AUTHPRIV, tag "polohook") and logs how each ended. Each hook path
+ * is checked again just before it runs: a batch may start minutes after
+ * the walk that checked it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "hookdir.h"
+#include "spawn.h"
+#include "util.h"
+
+extern char **environ;
+
+static void emit(void *ctx, int prio, const char *msg)
+{
+	(void)ctx;
+	syslog(prio, "%s", msg);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: polohook-run -a session_added|session_removed "
+		"-t SECONDS [-d] [-q] -- NAME PATH [NAME PATH ...]\n");
+}
+
+static void run_one(const char *name, const char *path, const char *arg,
+		    unsigned long timeout_s, const struct polo_log *lg)
+{
+	char canon[PATH_MAX], why[512], what[160];
+	char *argv[3] = { canon, (char *)arg, NULL };
+	struct polo_result res;
+	struct polo_spawn sp = {
+		.name = name, .path = canon, .argv = argv, .envp = environ,
+		.timeout_ms = timeout_s * 1000UL,
+		.grace_ms = POLO_KILL_GRACE_MS, .lg = lg,
+	};
+	int r;
+
+	if (polo_hook_skip_reason(name) != NULL ||
+	    polo_hook_check(path, geteuid(), canon, sizeof canon, why,
+			    sizeof why) < 0) {
+		polo_log(lg, LOG_ERR, "not running unsafe hook '%.100s': %s",
+			 name, why);
+		return;
+	}
+	r = polo_spawn_wait(&sp, &res);
+	if (r < 0) {
+		polo_log(lg, LOG_ERR, "hook %s: cannot start: %s", name,
+			 strerror(-r));
+		return;
+	}
+	polo_describe_result(&res, what, sizeof what);
+	if (res.dropped)
+		polo_log(lg, LOG_WARNING, "hook %s: %zu more bytes of output "
+			 "not logged", name, res.dropped);
+	polo_log(lg, polo_result_ok(&res) ? LOG_INFO : LOG_ERR, "hook %s %s",
+		 name, what);
+}
+
+int main(int argc, char **argv)
+{
+	struct polo_log lg = { .emit = emit };
+	const char *arg = NULL;
+	unsigned long timeout_s = 0;
+	int opt, i;
+
+	while ((opt = getopt(argc, argv, "a:t:dq")) != -1) {
+		switch (opt) {
+		case 'a':
+			arg = optarg;
+			break;
+		case 't':
+			if (polo_parse_uint(optarg, 0, 86400, &timeout_s) < 0) {
+				usage();
+				return 2;
+			}
+			break;
+		case 'd':
+			lg.debug = true;
+			break;
+		case 'q':
+			lg.quiet = true;
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (arg == NULL || (strcmp(arg, "session_added") != 0 &&
+			    strcmp(arg, "session_removed") != 0) ||
+	    optind >= argc || (argc - optind) % 2 != 0) {
+		usage();
+		return 2;
+	}
+	openlog("polohook", LOG_PID, LOG_AUTHPRIV);
+	for (i = optind; i < argc; i += 2)
+		run_one(argv[i], argv[i + 1], arg, timeout_s, &lg);
+	closelog();
+	return 0;
+}
