@@ -6,6 +6,6 @@ src=$1 dest=$2
 for d in added removed scripts/start scripts/stop; do
 	install -d -m 0755 "$dest/$d"
 done
-if [ ! -e "$dest/session-scripts.conf" ]; then
-	install -m 0644 "$src/session-scripts.conf" "$dest/session-scripts.conf"
-fi
+for f in session-scripts.conf README; do
+	[ -e "$dest/$f" ] || install -m 0644 "$src/$f" "$dest/$f"
+done
