@@ -61,10 +61,14 @@ int polo_session_init(struct polo_session *s, enum polo_phase phase,
 {
 	memset(s, 0, sizeof *s);
 	s->phase = phase;
-	if (user == NULL || !polo_valid_user_name(user)) {
+	if (user == NULL) {
+		polo_log(lg, LOG_ERR, "no user name (PAM_USER is not set)");
+		return -EINVAL;
+	}
+	if (!polo_valid_user_name(user)) {
 		polo_log(lg, LOG_ERR, "refusing user name '%.40s': not a valid "
-			 "login name", user && polo_is_clean_text(user) ?
-			 user : "(unprintable)");
+			 "login name", polo_is_clean_text(user) ? user :
+			 "(unprintable)");
 		return -EINVAL;
 	}
 	(void)polo_strlcpy(s->user, user, sizeof s->user);
