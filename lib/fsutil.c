@@ -226,6 +226,11 @@ static int step(struct walk *w, const char *name, int open_flags,
 		return r;
 	}
 	r = polo_stat_trusted(&st, trust_uid, why, whylen, path);
+	if (r == 0 && rest_is_empty(w) && (open_flags & O_DIRECTORY) &&
+	    !S_ISDIR(st.st_mode)) {
+		say(why, whylen, "%.300s: not a directory", path);
+		r = -ENOTDIR;
+	}
 	if (r == 0 && rest_is_empty(w)) {
 		r = open_final(w, name, nfd, &st, open_flags, fd);
 		if (r < 0) {
@@ -267,6 +272,9 @@ int polo_open_trusted(const char *path, int open_flags, uid_t trust_uid,
 		say(why, whylen, "%.300s: not an absolute path", path);
 		return -EINVAL;
 	}
+	/* "dir/" names a directory, as for the kernel */
+	if (w.rest[strlen(w.rest) - 1] == '/')
+		open_flags |= O_DIRECTORY;
 	r = walk_root(&w, trust_uid, why, whylen);
 	while (r == 0) {
 		if (!next_component(&w, name, sizeof name)) {

@@ -44,7 +44,7 @@ enum polo_mode polo_hook_mode(const char *name)
 
 	while (*p >= '0' && *p <= '9')
 		p++;
-	if (p == name || p[1] != '-')
+	if (p == name || *p == '\0' || p[1] != '-')
 		return POLO_MODE_BATCH;
 	if (p[0] == 'W')
 		return POLO_MODE_WAIT;
@@ -76,7 +76,7 @@ int polo_hook_check(const char *path, uid_t trust_uid, char *canon,
 		(void)snprintf(why, whylen, "%.300s is not a regular file",
 			       canon);
 	} else if ((st.st_mode & 0111) == 0) {
-		r = -EACCES;
+		r = 1;	/* not an error: chmod -x is how a hook is disabled */
 		(void)snprintf(why, whylen, "%.300s is not executable", canon);
 	}
 	close(fd);
@@ -144,8 +144,7 @@ static void check_all(const char *dir, uid_t trust_uid,
 		(void)snprintf(path, sizeof path, "%s/%s", dir, h->name);
 		r = polo_hook_check(path, trust_uid, h->path, sizeof h->path,
 				    why, sizeof why);
-		if (r == -EACCES) {
-			/* chmod -x is how an admin disables a hook */
+		if (r == 1) {
 			polo_log(lg, LOG_DEBUG, "%s: skipping '%s': %s", dir,
 				 h->name, why);
 			continue;

@@ -47,7 +47,9 @@ int polo_hooks_scan(const char *dir, uid_t trust_uid,
 void polo_hooks_free(struct polo_hooklist *l);
 
 /* Resolve and check one hook path (used again by polohook-run just before
- * running a batch hook). canon[PATH_MAX]. 0 or -errno with why. */
+ * running a batch hook). canon[PATH_MAX]. 0: safe to run; 1: safe but
+ * without any x bit (disabled: skip quietly); -errno: unsafe or not there,
+ * with the reason in why. */
 int polo_hook_check(const char *path, uid_t trust_uid, char *canon,
 		    size_t canonlen, char *why, size_t whylen);
 

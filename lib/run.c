@@ -116,7 +116,7 @@ static void check_runner(struct walk *w, uid_t trust_uid)
 	char why[512];
 
 	if (polo_hook_check(w->c->runner, trust_uid, w->runner,
-			    sizeof w->runner, why, sizeof why) < 0) {
+			    sizeof w->runner, why, sizeof why) != 0) {
 		polo_log(w->lg, LOG_ERR, "not running D and batch hooks: "
 			 "runner %s: %s", w->c->runner, why);
 		w->runner[0] = '\0';

@@ -341,8 +341,10 @@ void polo_describe_result(const struct polo_result *r, char *buf, size_t len)
 		(void)snprintf(buf, len, "still running after SIGKILL, "
 			       "left behind");
 	else if (r->timed_out)
-		(void)snprintf(buf, len, "timed out after %lu s, %s",
-			       r->timeout_ms / 1000,
+		(void)snprintf(buf, len, "timed out after %lu %s, %s",
+			       r->timeout_ms % 1000 ? r->timeout_ms :
+						      r->timeout_ms / 1000,
+			       r->timeout_ms % 1000 ? "ms" : "s",
 			       r->killed ? "killed with SIGKILL" :
 					   "terminated with SIGTERM");
 	else if (WIFEXITED(st))

@@ -52,10 +52,16 @@ static void run_one(const char *name, const char *path, const char *arg,
 	};
 	int r;
 
-	if (polo_hook_skip_reason(name) != NULL ||
-	    polo_hook_check(path, geteuid(), canon, sizeof canon, why,
-			    sizeof why) < 0) {
-		polo_log(lg, LOG_ERR, "not running unsafe hook '%.100s': %s",
+	if (polo_hook_skip_reason(name) != NULL) {
+		polo_log(lg, LOG_ERR, "not running '%.100s': not a hook name",
+			 name);
+		return;
+	}
+	r = polo_hook_check(path, geteuid(), canon, sizeof canon, why,
+			    sizeof why);
+	if (r != 0) {
+		polo_log(lg, r > 0 ? LOG_NOTICE : LOG_ERR, "not running %s "
+			 "hook '%.100s': %s", r > 0 ? "disabled" : "unsafe",
 			 name, why);
 		return;
 	}
