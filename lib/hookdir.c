@@ -107,10 +107,11 @@ static int collect(DIR *d, const char *dir, struct polo_hooklist *out,
 			continue;
 		}
 		if (out->n == POLO_MAX_HOOKS) {
+			/* which ones would be dropped depends on readdir
+			 * order: run none rather than an arbitrary subset */
 			polo_log(lg, LOG_ERR, "%s: more than %d hooks, "
-				 "ignoring '%s' and the rest", dir,
-				 POLO_MAX_HOOKS, de->d_name);
-			return 0;
+				 "running none", dir, POLO_MAX_HOOKS);
+			return -E2BIG;
 		}
 		if (out->n == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -193,7 +194,9 @@ int polo_hooks_scan(const char *dir, uid_t trust_uid,
 	r = collect(d, dir, out, lg);
 	closedir(d);
 	if (r < 0) {
-		polo_log(lg, LOG_ERR, "%s: reading: %s", dir, strerror(-r));
+		if (r != -E2BIG)
+			polo_log(lg, LOG_ERR, "%s: reading: %s", dir,
+				 strerror(-r));
 		goto out;
 	}
 	qsort(out->v, out->n, sizeof *out->v, cmp_names);

@@ -12,7 +12,7 @@
 
 enum polo_mode { POLO_MODE_BATCH = 0, POLO_MODE_WAIT, POLO_MODE_DETACH };
 
-/* At most this many hooks in one directory; the rest are refused. */
+/* At most this many hooks in one directory; with more, none run. */
 #define POLO_MAX_HOOKS 1024
 
 struct polo_hook {

@@ -10,18 +10,19 @@
 #include "env.h"
 #include "util.h"
 
-/* Copy a PAM item that hooks will see; refuse (as "") what is not clean. */
-static void take_item(char *dst, size_t len, const char *name,
+/* Copy a PAM item that hooks will see; refuse (as "") what is not clean.
+ * false if the value was refused. */
+static bool take_item(char *dst, size_t len, const char *name,
 		      const char *v, const struct polo_log *lg)
 {
 	dst[0] = '\0';
 	if (v == NULL)
-		return;
-	if (!polo_is_clean_text(v) || polo_strlcpy(dst, v, len) < 0)
-		polo_log(lg, LOG_WARNING, "%s holds control characters or is "
-			 "too long; hooks get it empty", name);
-	if (!polo_is_clean_text(dst))
-		dst[0] = '\0';
+		return true;
+	if (polo_is_clean_text(v) && polo_strlcpy(dst, v, len) == 0)
+		return true;
+	polo_log(lg, LOG_WARNING, "%s holds control characters or is too "
+		 "long; hooks get it empty", name);
+	return false;
 }
 
 static int lookup_user(struct polo_session *s, const struct polo_log *lg)
@@ -74,9 +75,10 @@ int polo_session_init(struct polo_session *s, enum polo_phase phase,
 	(void)polo_strlcpy(s->user, user, sizeof s->user);
 	take_item(s->service, sizeof s->service, "PAM_SERVICE", service, lg);
 	take_item(s->tty, sizeof s->tty, "PAM_TTY", tty, lg);
-	take_item(s->rhost, sizeof s->rhost, "PAM_RHOST", rhost, lg);
 	take_item(s->ruser, sizeof s->ruser, "PAM_RUSER", ruser, lg);
-	s->is_local = polo_rhost_is_local(s->rhost);
+	/* a remote host we could not pass on is still not "local" */
+	s->is_local = take_item(s->rhost, sizeof s->rhost, "PAM_RHOST", rhost,
+				lg) && polo_rhost_is_local(s->rhost);
 	return lookup_user(s, lg);
 }
 

@@ -58,6 +58,13 @@ for rh in "" localhost 127.0.0.1 ::1; do
 	like $O/open.env '^CK_SESSION_IS_LOCAL=true$' "CK_SESSION_IS_LOCAL for '$rh'"
 done
 
+# a remote host that cannot be passed on is dropped, and never "local"
+rm -f $O/* $LOG
+pamh -u alice -r "$(printf 'evil\nhost')" open >/dev/null
+like $O/open.env '^PAM_RHOST=$' "a PAM_RHOST with a newline reaches hooks empty"
+like $O/open.env '^POLO_SESSION_IS_LOCAL=false$' "... and the session is not taken for local"
+like $LOG "^warning .*PAM_RHOST holds control characters" "... and that is logged"
+
 # --- order: byte order of names whatever the locale ----------------------
 rm -f $T/hooks/added/* $T/hooks/removed/* $O/*
 for n in 10W-b 10W-B 10W-_x 10W-a 9W-z 100W-y 10W-a.b; do
@@ -78,6 +85,18 @@ pamh -u alice open >/dev/null
 is "$(cat $O/ran)" "real" "leftovers, hidden and invalid names are not run"
 like $LOG "skipping 'x.dpkg-old': package or editor leftover" "a skipped leftover is logged (debug)"
 like $LOG "skipping 'sp ace': not a valid hook name" "an invalid name is logged (debug)"
+
+# more hooks than the limit: none run, rather than an arbitrary subset
+rm -f $T/hooks/added/* $O/* $LOG
+i=0
+while [ $i -le 1024 ]; do
+	printf '#!/bin/sh\necho >>%s/many\n' $O >$T/hooks/added/h$i
+	i=$((i + 1))
+done
+chmod 0755 $T/hooks/added/*
+pamh -u alice open >/dev/null
+is "$(cat $O/many 2>/dev/null)" "" "with 1025 hooks in a directory none runs"
+like $LOG "^err .*/added: more than 1024 hooks, running none" "... and that is logged"
 
 # --- symlinks into scripts/start ------------------------------------------
 rm -f $T/hooks/added/* $O/*
