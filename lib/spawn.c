@@ -2,6 +2,7 @@
  * MUST rules for code that forks inside the host process:
  *  - argv/envp are built before fork; between fork and exec the child makes
  *    only async-signal-safe system calls (no malloc, no stdio, no syslog);
+ *    W hooks are started with posix_spawn, which never copies the host;
  *  - the child resets its signal mask and every ignored signal, gets a new
  *    session, "/" as its working directory, /dev/null on stdin, and no fd
  *    of the host beyond 0-2;
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -73,6 +75,60 @@ fail:
 	e = errno;
 	(void)!write(errfd, &e, sizeof e);
 	_exit(127);
+}
+
+/* A W hook is started with posix_spawn: glibc uses clone(CLONE_VM |
+ * CLONE_VFORK), so the host's page tables are not copied (a fork of sshd
+ * costs more than the hook), nothing runs in a half-copied multithreaded
+ * process, and an exec failure comes back as the return value. The
+ * attributes give the child what child_exec() gives the detached one. */
+static int spawn_child(pid_t *pid, const char *path, char *const argv[],
+		       char *const envp[], int in, int out)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t all, none;
+	int r;
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	if (posix_spawnattr_init(&at) != 0)
+		return -ENOMEM;
+	if (posix_spawn_file_actions_init(&fa) != 0) {
+		posix_spawnattr_destroy(&at);
+		return -ENOMEM;
+	}
+	r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID |
+				     POSIX_SPAWN_SETSIGMASK |
+				     POSIX_SPAWN_SETSIGDEF);
+	r = r ? r : posix_spawnattr_setsigmask(&at, &none);
+	r = r ? r : posix_spawnattr_setsigdefault(&at, &all);
+	r = r ? r : posix_spawn_file_actions_adddup2(&fa, in, 0);
+	r = r ? r : posix_spawn_file_actions_adddup2(&fa, out, 1);
+	r = r ? r : posix_spawn_file_actions_adddup2(&fa, out, 2);
+	r = r ? r : posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	r = r ? r : posix_spawn_file_actions_addchdir_np(&fa, "/");
+	r = r ? r : posix_spawn(pid, path, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return -r;
+}
+
+/* The host may run with fds 0-2 closed, so a pipe or /dev/null of ours
+ * can land there: move it clear, so that no dup2 onto 0-2 clobbers
+ * another of ours. */
+static int lift_fd(int *fd)
+{
+	int n;
+
+	if (*fd > 2)
+		return 0;
+	n = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+	if (n < 0)
+		return -errno;
+	close(*fd);
+	*fd = n;
+	return 0;
 }
 
 /* Did execve fail? Reads the CLOEXEC error pipe: EOF means it succeeded. */
@@ -244,43 +300,38 @@ static void supervise(const struct polo_spawn *sp, pid_t pid, int outfd,
 int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
-	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull = -1, r = 0;
+	int outp[2] = { -1, -1 }, devnull = -1, r = 0;
 	pid_t pid;
 
 	*res = (struct polo_result){ .timeout_ms = sp->timeout_ms };
-	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+	if (pipe2(outp, O_CLOEXEC) < 0 ||
 	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
 		r = -errno;
 		goto out;
 	}
-	(void)sigaction(SIGCHLD, &dfl, &old);
-	pid = fork();
-	if (pid == 0)
-		child_exec(sp->path, sp->argv, sp->envp, devnull, outp[1], errp[1]);
-	if (pid < 0) {
-		r = -errno;
-		(void)sigaction(SIGCHLD, &old, NULL);
+	if ((r = lift_fd(&outp[0])) < 0 || (r = lift_fd(&outp[1])) < 0 ||
+	    (r = lift_fd(&devnull)) < 0)
 		goto out;
-	}
-	close(outp[1]);
-	close(errp[1]);
-	outp[1] = errp[1] = -1;
-	res->exec_errno = exec_errno_from(errp[0]);
-	if (res->exec_errno) {
-		res->reaped = reap(pid, &res->status, 0) > 0;
-	} else {
+	(void)sigaction(SIGCHLD, &dfl, &old);
+	r = spawn_child(&pid, sp->path, sp->argv, sp->envp, devnull, outp[1]);
+	if (r == 0) {
+		close(outp[1]);
+		outp[1] = -1;
 		(void)fcntl(outp[0], F_SETFL, O_NONBLOCK);
 		supervise(sp, pid, outp[0], res);
 		outp[0] = -1;	/* supervise closed it */
+	} else if (r != -ENOMEM) {
+		/* glibc reports a failed execve here, child already reaped */
+		res->exec_errno = -r;
+		res->reaped = true;
+		r = 0;
 	}
 	(void)sigaction(SIGCHLD, &old, NULL);
 out:
-	for (int i = 0; i < 2; i++) {
-		if (outp[i] >= 0)
-			close(outp[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
-	}
+	if (outp[0] >= 0)
+		close(outp[0]);
+	if (outp[1] >= 0)
+		close(outp[1]);
 	if (devnull >= 0)
 		close(devnull);
 	return r;

@@ -1137,7 +1137,11 @@ static void test_spawn(void)
 		/* signal state: the child starts with none blocked or ignored,
 		 * and our SIGCHLD handler is back afterwards. grep is run
 		 * directly and reads its own status: a shell in between would
-		 * show its own mask (dash blocks all while it waits). */
+		 * show its own mask (dash blocks all while it waits).
+		 * glibc's posix_spawn leaves its two internal signals (32,
+		 * 33: SIGCANCEL, SIGSETXID) ignored, and glibc programs set
+		 * them up again when they need them; every real signal must
+		 * be at its default, SIGPIPE and SIGUSR2 included. */
 		struct sigaction ign = { .sa_handler = SIG_IGN }, hnd = {
 			.sa_handler = on_chld }, o_pipe, o_usr2, o_chld, now;
 		sigset_t usr1, o_mask;
@@ -1146,7 +1150,7 @@ static void test_spawn(void)
 		const char *grep = access("/usr/bin/grep", X_OK) == 0 ?
 				   "/usr/bin/grep" : "/bin/grep";
 		static const char *const l[] = { "SigBlk: 0000000000000000",
-						 "SigIgn: 0000000000000000" };
+						 "SigIgn: 0000000180000000" };
 
 		sigemptyset(&usr1);
 		sigaddset(&usr1, SIGUSR1);
@@ -1164,7 +1168,8 @@ static void test_spawn(void)
 		sigaction(SIGPIPE, &o_pipe, NULL);
 		sigprocmask(SIG_SETMASK, &o_mask, NULL);
 		is_str(cap.buf, lines(LOG_INFO, l, 2),
-		       "spawn: the child has no signal blocked or ignored");
+		       "spawn: the child has no signal blocked or ignored "
+		       "(but glibc's own two)");
 	}
 
 	{
