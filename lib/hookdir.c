@@ -58,6 +58,26 @@ char polo_mode_letter(enum polo_mode m)
 	return m == POLO_MODE_WAIT ? 'W' : m == POLO_MODE_DETACH ? 'D' : 'B';
 }
 
+/* The final object, once every directory above it is known to be safe. */
+static int check_file(const struct stat *st, uid_t trust_uid,
+		      const char *canon, char *why, size_t whylen)
+{
+	int r = polo_stat_trusted(st, trust_uid, why, whylen, canon);
+
+	if (r < 0)
+		return r;
+	if (!S_ISREG(st->st_mode)) {
+		(void)snprintf(why, whylen, "%.300s is not a regular file",
+			       canon);
+		return -EINVAL;
+	}
+	if ((st->st_mode & 0111) == 0) {
+		(void)snprintf(why, whylen, "%.300s is not executable", canon);
+		return 1;	/* not an error: chmod -x disables a hook */
+	}
+	return 0;
+}
+
 int polo_hook_check(const char *path, uid_t trust_uid, char *canon,
 		    size_t canonlen, char *why, size_t whylen)
 {
@@ -71,16 +91,40 @@ int polo_hook_check(const char *path, uid_t trust_uid, char *canon,
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
 		(void)snprintf(why, whylen, "%s", strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		(void)snprintf(why, whylen, "%.300s is not a regular file",
-			       canon);
-	} else if ((st.st_mode & 0111) == 0) {
-		r = 1;	/* not an error: chmod -x is how a hook is disabled */
-		(void)snprintf(why, whylen, "%.300s is not executable", canon);
+	} else {
+		r = check_file(&st, trust_uid, canon, why, whylen);
 	}
 	close(fd);
 	return r;
+}
+
+/* One entry of a directory already opened through the trusted walk: a
+ * plain file needs only its own check; a symlink gets the whole walk. */
+static int check_entry(int dfd, const char *dir, const char *name,
+		       uid_t trust_uid, char *canon, size_t canonlen,
+		       char *why, size_t whylen)
+{
+	struct stat st;
+	int n;
+
+	n = snprintf(canon, canonlen, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= canonlen) {
+		(void)snprintf(why, whylen, "%.200s/%.100s: path too long", dir,
+			       name);
+		return -ENAMETOOLONG;
+	}
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		(void)snprintf(why, whylen, "%.300s: %s", canon, strerror(errno));
+		return -errno;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		char link[PATH_MAX];
+
+		memcpy(link, canon, (size_t)n + 1);
+		return polo_hook_check(link, trust_uid, canon, canonlen, why,
+				       whylen);
+	}
+	return check_file(&st, trust_uid, canon, why, whylen);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -132,19 +176,19 @@ static int collect(DIR *d, const char *dir, struct polo_hooklist *out,
 }
 
 /* Resolve every collected hook, dropping the unsafe ones (logged). */
-static void check_all(const char *dir, uid_t trust_uid,
-		      struct polo_hooklist *l, const struct polo_log *lg)
+static void check_all(int dfd, const char *dir, const char *canon,
+		      uid_t trust_uid, struct polo_hooklist *l,
+		      const struct polo_log *lg)
 {
-	char path[PATH_MAX], why[512];
+	char why[512];
 	size_t i, kept = 0;
 	int r;
 
 	for (i = 0; i < l->n; i++) {
 		struct polo_hook *h = &l->v[i];
 
-		(void)snprintf(path, sizeof path, "%s/%s", dir, h->name);
-		r = polo_hook_check(path, trust_uid, h->path, sizeof h->path,
-				    why, sizeof why);
+		r = check_entry(dfd, canon, h->name, trust_uid, h->path,
+				sizeof h->path, why, sizeof why);
 		if (r == 1) {
 			polo_log(lg, LOG_DEBUG, "%s: skipping '%s': %s", dir,
 				 h->name, why);
@@ -168,14 +212,14 @@ static void check_all(const char *dir, uid_t trust_uid,
 int polo_hooks_scan(const char *dir, uid_t trust_uid,
 		    struct polo_hooklist *out, const struct polo_log *lg)
 {
-	char why[512];
+	char why[512], canon[PATH_MAX];
 	DIR *d = NULL;
 	int fd = -1, r;
 
 	out->v = NULL;
 	out->n = 0;
 	r = polo_open_trusted(dir, O_RDONLY | O_DIRECTORY, trust_uid, &fd,
-			      NULL, 0, why, sizeof why);
+			      canon, sizeof canon, why, sizeof why);
 	if (r == -ENOENT) {
 		polo_log(lg, LOG_DEBUG, "%s: no such directory, no hooks", dir);
 		return 0;
@@ -192,15 +236,16 @@ int polo_hooks_scan(const char *dir, uid_t trust_uid,
 		goto out;
 	}
 	r = collect(d, dir, out, lg);
-	closedir(d);
 	if (r < 0) {
 		if (r != -E2BIG)
 			polo_log(lg, LOG_ERR, "%s: reading: %s", dir,
 				 strerror(-r));
+		closedir(d);
 		goto out;
 	}
 	qsort(out->v, out->n, sizeof *out->v, cmp_names);
-	check_all(dir, trust_uid, out, lg);
+	check_all(dirfd(d), dir, canon, trust_uid, out, lg);
+	closedir(d);
 out:
 	if (r < 0)
 		polo_hooks_free(out);
