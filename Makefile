@@ -3,6 +3,8 @@
 #   make            build lib/libpolohook.a, pam_polohook.so, polohook-run
 #   make check      install missing Debian test packages (as root), build, run t/
 #   make demo       a login and a logout through the real PAM library
+#   make bench      one W hook per login against its peers (root; writes
+#                   bench/RESULTS.md)
 #   make install    DESTDIR= PREFIX= SECUREDIR= SYSCONFDIR=
 
 PREFIX     ?= /usr
@@ -28,7 +30,9 @@ endif
 ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -D_GNU_SOURCE \
            -DPOLO_SYSCONFDIR='"$(SYSCONFDIR)"' -DPOLO_LIBEXECDIR='"$(LIBEXECDIR)"'
 LDHARDEN := -Wl,-z,relro,-z,now
-LIBS    := -linih
+# inih is linked in statically: no runtime dependency, and nothing of it
+# is shared with (or visible to) the host process.
+LIBS    := -l:libinih.a
 
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
@@ -52,12 +56,12 @@ $(LIB_A): $(LIB_OBJ)
 # --no-undefined makes a missing symbol a link error, not a dlopen failure
 # inside sshd.
 $(MODULE): pam_polohook/pam_polohook.c pam_polohook/pam_polohook.map $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -fPIC -shared -Ilib -o $@ $< $(LIB_A) \
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -iquote lib -o $@ $< $(LIB_A) \
 	    -Wl,--version-script=pam_polohook/pam_polohook.map \
 	    -Wl,--no-undefined $(LDHARDEN) $(LIBS) -lpam
 
 $(RUNNER): pam_polohook/polohook-run.c $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -fPIE -pie -Ilib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS)
 
 # Test programs. The PAM harness exports syslog()/vsyslog() so that what
 # libpam and the module log can be captured (see t/pamh.c).
@@ -66,7 +70,7 @@ $(B)/t/pamh: t/pamh.c
 	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< -lpam -ldl
 $(B)/t/%: t/%.c t/tap.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Ilib -o $@ $< $(LIB_A) $(LIBS) -ldl
+	$(CC) $(ALL_CFLAGS) -iquote lib -o $@ $< $(LIB_A) $(LIBS) -ldl
 
 tests: all $(T_BIN)
 
@@ -81,6 +85,9 @@ demo: deps
 	$(MAKE) all $(B)/t/pamh
 	@sh tools/demo.sh
 
+bench: deps
+	sh bench/run.sh
+
 install: all
 	install -d $(DESTDIR)$(SECUREDIR) $(DESTDIR)$(LIBEXECDIR)/polohook \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
@@ -93,4 +100,4 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests deps check demo install clean
+.PHONY: all tests deps check demo bench install clean
