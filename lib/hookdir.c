@@ -243,7 +243,8 @@ int polo_hooks_scan(const char *dir, uid_t trust_uid,
 		closedir(d);
 		goto out;
 	}
-	qsort(out->v, out->n, sizeof *out->v, cmp_names);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof *out->v, cmp_names);
 	check_all(dirfd(d), dir, canon, trust_uid, out, lg);
 	closedir(d);
 out:

@@ -286,7 +286,8 @@ static void supervise(const struct polo_spawn *sp, pid_t pid, int outfd,
 		    !escalate(sp, pid, &ph, res, &deadline))
 			break;
 	}
-	/* what is in the pipe now, once: a daemon may keep it open forever */
+	/* what is in the pipe now, once: a daemon may keep it open forever
+	 * (and so do we: no EOF is expected here, only EAGAIN) */
 	if (outfd >= 0) {
 		(void)relay_read(&rl, outfd, POLO_OUTPUT_MAX_BYTES);
 		close(outfd);
@@ -315,8 +316,9 @@ int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res)
 	(void)sigaction(SIGCHLD, &dfl, &old);
 	r = spawn_child(&pid, sp->path, sp->argv, sp->envp, devnull, outp[1]);
 	if (r == 0) {
-		close(outp[1]);
-		outp[1] = -1;
+		/* our write end stays open until the child is reaped: else the
+		 * pipe hangs up while the child is still exiting, and we wake
+		 * once for that and once more for its exit */
 		(void)fcntl(outp[0], F_SETFL, O_NONBLOCK);
 		supervise(sp, pid, outp[0], res);
 		outp[0] = -1;	/* supervise closed it */
