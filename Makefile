@@ -68,7 +68,7 @@ $(RUNNER): pam_polohook/polohook-run.c $(LIB_A)
 $(B)/t/pamh: t/pamh.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< -lpam -ldl
-$(B)/t/%: t/%.c t/tap.h $(LIB_A)
+$(B)/t/%: t/%.c t/tap.h t/testlog.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -iquote lib -o $@ $< $(LIB_A) $(LIBS) -ldl
 

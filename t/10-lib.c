@@ -25,53 +25,10 @@
 #include "spawn.h"
 #include "util.h"
 #include "tap.h"
+#include "testlog.h"
 
-/* Every message as "<prio>text\n", so a test can look for one exactly;
- * large enough for a hook's whole logged output budget. */
-struct cap {
-	char buf[256 * 1024];
-	size_t len;
-	int n;
-};
-
-static void cap_emit(void *ctx, int prio, const char *msg)
-{
-	struct cap *cp = ctx;
-	int w = snprintf(cp->buf + cp->len, sizeof cp->buf - cp->len,
-			 "<%d>%s\n", prio, msg);
-
-	if (w > 0 && (size_t)w < sizeof cp->buf - cp->len)
-		cp->len += (size_t)w;
-	cp->n++;
-}
-
-static struct cap cap;
-static struct polo_log lg = { .emit = cap_emit, .ctx = &cap };
 static char dir[PATH_MAX];	/* canonical path of our temp dir */
 static uid_t me;
-
-static void cap_reset(void)
-{
-	cap.buf[0] = '\0';
-	cap.len = 0;
-	cap.n = 0;
-	lg.debug = false;
-	lg.quiet = false;
-}
-
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *fmt(const char *f, ...)
-{
-	static char bufs[8][8192];
-	static int i;
-	char *b = bufs[i++ % 8];
-	va_list ap;
-
-	va_start(ap, f);
-	vsnprintf(b, sizeof bufs[0], f, ap);
-	va_end(ap);
-	return b;
-}
 
 /* "<dir>/name"; each call gets its own slot, so paths outlive fmt(). */
 static const char *in_dir(const char *name)

@@ -14,51 +14,9 @@
 
 #include "conf.h"
 #include "tap.h"
+#include "testlog.h"
 
-/* Every message as "<prio>text\n", so a test can look for one exactly. */
-struct cap {
-	char buf[32768];
-	size_t len;
-	int n;
-};
-
-static void cap_emit(void *ctx, int prio, const char *msg)
-{
-	struct cap *cp = ctx;
-	int w = snprintf(cp->buf + cp->len, sizeof cp->buf - cp->len,
-			 "<%d>%s\n", prio, msg);
-
-	if (w > 0 && (size_t)w < sizeof cp->buf - cp->len)
-		cp->len += (size_t)w;
-	cp->n++;
-}
-
-static struct cap cap;
-static struct polo_log lg = { .emit = cap_emit, .ctx = &cap };
 static char dir[64];
-
-static void cap_reset(void)
-{
-	cap.buf[0] = '\0';
-	cap.len = 0;
-	cap.n = 0;
-	lg.debug = false;
-	lg.quiet = false;
-}
-
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *fmt(const char *f, ...)
-{
-	static char bufs[4][8192];
-	static int i;
-	char *b = bufs[i++ % 4];
-	va_list ap;
-
-	va_start(ap, f);
-	vsnprintf(b, sizeof bufs[0], f, ap);
-	va_end(ap);
-	return b;
-}
 
 /* An exact LOG_ERR message "FILE:LINE: reason". */
 static const char *err_at(const char *path, int line, const char *reason)
