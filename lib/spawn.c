@@ -270,8 +270,15 @@ static void supervise(const struct polo_spawn *sp, pid_t pid, int outfd,
 		if (pidfd >= 0)
 			pf[nfds++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
 		if (poll(pf, (nfds_t)nfds, poll_timeout(deadline, pidfd >= 0)) < 0 &&
-		    errno != EINTR)
+		    errno != EINTR) {
+			/* cannot supervise it any more: end it, so that it
+			 * can be reaped at once rather than left behind */
+			res->timed_out = res->killed = true;
+			(void)kill(-pid, SIGKILL);
+			(void)kill(pid, SIGKILL);
+			res->reaped = reap(pid, &res->status, 0) > 0;
 			break;
+		}
 		if (outfd >= 0 && (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
 		    !relay_read(&rl, outfd, 65536)) {
 			close(outfd);
