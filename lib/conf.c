@@ -70,7 +70,7 @@ static const struct conf_key conf_keys[] = {
 	{ "home", "tmphome", true, KEY_TMPHOME, "want an absolute path, or empty for off" },
 	{ "home", "skel", true, KEY_SKEL, HINT_PATH },
 	{ "home", "umask", true, KEY_UMASK, "want octal 0..0777" },
-	{ NULL, "runner", true, KEY_RUNNER, HINT_PATH },
+	{ "hooks", "runner", true, KEY_RUNNER, HINT_PATH },
 };
 
 /* [discovery] [tls] [hookd] belong to the cluster daemon, which is not

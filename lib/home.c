@@ -1,0 +1,435 @@
+/*
+ * tmphome (see home.h). MUST rules:
+ *  - the root is reached by the trusted walk and must itself be owned by
+ *    root (or the trusted uid) and not writable by group or others — not
+ *    even a sticky /tmp; homes are handled only as direct children of it,
+ *    through its fd, never by path;
+ *  - a home is created root-owned 0700, filled through fds (lib/fsops.c),
+ *    recorded, and only then chmod'ed and chowned to the user: until that
+ *    last step the user cannot touch it, and if anything fails on the way
+ *    it is removed again, so no half-made home is ever handed over;
+ *  - a home is removed only if the registry says polohook made it, and it
+ *    is still that directory (device, inode), still owned by that uid, and
+ *    the uid runs no process; never the root; never across a mount.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsops.h"
+#include "fsutil.h"
+#include "home.h"
+#include "util.h"
+
+/* Copy path without repeated or trailing slashes. */
+static int normalize(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (; *in; in++) {
+		if (*in == '/' && n > 0 && out[n - 1] == '/')
+			continue;
+		if (n + 1 >= len)
+			return -ENAMETOOLONG;
+		out[n++] = *in;
+	}
+	while (n > 1 && out[n - 1] == '/')
+		n--;
+	out[n] = '\0';
+	return 0;
+}
+
+int polo_tmphome_name(const char *root, const char *home, char *name,
+		      size_t len)
+{
+	char r[PATH_MAX], h[PATH_MAX];
+	size_t rl;
+	const char *rest;
+
+	if (normalize(root, r, sizeof r) < 0 || normalize(home, h, sizeof h) < 0)
+		return -EINVAL;
+	if (strcmp(r, h) == 0)
+		return -EINVAL;		/* the home is the root itself */
+	rl = strlen(r);
+	if (strncmp(h, r, rl) != 0 || (rl > 1 && h[rl] != '/'))
+		return -ENOENT;		/* "/tmphome2/x" is not below "/tmphome" */
+	rest = h + (rl > 1 ? rl + 1 : 1);
+	if (strchr(rest, '/') != NULL)
+		return -EINVAL;		/* deeper: not handled */
+	if (!polo_valid_file_name(rest) || strcmp(rest, POLO_REGISTRY) == 0)
+		return -EINVAL;
+	return polo_strlcpy(name, rest, len);
+}
+
+static int open_root(const char *root, uid_t trust, const struct polo_log *lg)
+{
+	char why[512];
+	struct stat st;
+	int fd = -1;
+
+	if (polo_open_trusted(root, O_RDONLY | O_DIRECTORY, trust, &fd, NULL,
+			      0, why, sizeof why) < 0) {
+		polo_log(lg, LOG_ERR, "tmphome %s refused: %s", root, why);
+		return -EPERM;
+	}
+	/* trusted-walk accepts a root-owned sticky dir: not as a home root */
+	if (fstat(fd, &st) < 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		polo_log(lg, LOG_ERR, "tmphome %s refused: writable by group or "
+			 "others", root);
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+static int open_registry(int rootfd, bool create, uid_t trust,
+			 const char *root, const struct polo_log *lg)
+{
+	char why[512];
+	struct stat st;
+	int fd;
+
+	if (create && mkdirat(rootfd, POLO_REGISTRY, 0700) < 0 && errno != EEXIST)
+		goto fail;
+	fd = openat(rootfd, POLO_REGISTRY, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT && !create)
+			return -ENOENT;
+		goto fail;
+	}
+	if (fstat(fd, &st) < 0 ||
+	    polo_stat_trusted(&st, trust, why, sizeof why, POLO_REGISTRY) < 0 ||
+	    (st.st_mode & 077)) {
+		polo_log(lg, LOG_ERR, "tmphome %s/%s refused: not a root-only "
+			 "directory", root, POLO_REGISTRY);
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+fail:
+	polo_log(lg, LOG_ERR, "tmphome %s/%s: %s", root, POLO_REGISTRY,
+		 strerror(errno));
+	return -errno;
+}
+
+struct reg {
+	unsigned long uid;
+	unsigned long long dev, ino;
+};
+
+static int reg_read(int regfd, const char *name, struct reg *g)
+{
+	char buf[128];
+	ssize_t n;
+	int fd, e;
+
+	fd = openat(regfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof buf - 1);
+	e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = '\0';
+	if (sscanf(buf, "uid=%lu dev=%llu ino=%llu\n", &g->uid, &g->dev,
+		   &g->ino) != 3)
+		return -EINVAL;
+	return 0;
+}
+
+static int reg_write(int regfd, const char *name, const struct reg *g)
+{
+	char buf[128], tmp[NAME_MAX + 8];
+	int fd, n, e = 0;
+
+	n = snprintf(buf, sizeof buf, "uid=%lu dev=%llu ino=%llu\n", g->uid,
+		     g->dev, g->ino);
+	(void)snprintf(tmp, sizeof tmp, ".%.240s.new", name);
+	fd = openat(regfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, (size_t)n) != n)
+		e = errno ? errno : ENOSPC;
+	if (fsync(fd) < 0 && e == 0)
+		e = errno;
+	if (close(fd) < 0 && e == 0)
+		e = errno;
+	if (e == 0 && renameat(regfd, tmp, regfd, name) < 0)
+		e = errno;
+	if (e)
+		(void)unlinkat(regfd, tmp, 0);
+	return -e;
+}
+
+/* An existing home: use it, or refuse what stands in its place. */
+static int check_existing(int regfd, const char *name, const struct stat *st,
+			  const struct polo_session *s,
+			  const struct polo_log *lg)
+{
+	struct reg g;
+
+	if (!S_ISDIR(st->st_mode)) {
+		polo_log(lg, LOG_ERR, "tmphome %s: something that is not a "
+			 "directory is in its place: refused", s->home);
+		return -EEXIST;
+	}
+	if (st->st_uid != s->uid) {
+		polo_log(lg, LOG_ERR, "tmphome %s: owned by uid %lu, not by %s: "
+			 "refused", s->home, (unsigned long)st->st_uid, s->user);
+		return -EPERM;
+	}
+	if (reg_read(regfd, name, &g) == 0 && g.uid == s->uid &&
+	    g.dev == st->st_dev && g.ino == st->st_ino) {
+		polo_log(lg, LOG_DEBUG, "tmphome %s: exists (made by polohook)",
+			 s->home);
+		return 0;
+	}
+	polo_log(lg, LOG_NOTICE, "tmphome %s: exists and was not made by "
+		 "polohook: used, and never removed", s->home);
+	return 0;
+}
+
+/* Fill the new (root-owned, empty) home from skel; -errno on failure. */
+static int fill(int homefd, const struct polo_conf *c,
+		const struct polo_session *s, uid_t trust,
+		const struct polo_log *lg)
+{
+	char why[512];
+	int skelfd = -1, r;
+
+	r = polo_open_trusted(c->skel, O_RDONLY | O_DIRECTORY, trust, &skelfd,
+			      NULL, 0, why, sizeof why);
+	if (r == -ENOENT) {
+		polo_log(lg, LOG_NOTICE, "tmphome %s: no skel %s, the home "
+			 "starts empty", s->home, c->skel);
+		return 0;
+	}
+	if (r < 0) {
+		polo_log(lg, LOG_ERR, "tmphome %s: skel refused: %s", s->home,
+			 why);
+		return r;
+	}
+	r = polo_copy_tree(skelfd, homefd, s->uid, s->gid,
+			   (mode_t)c->umask, s->home, lg);
+	close(skelfd);
+	return r;
+}
+
+static int create(int rootfd, int regfd, const char *name,
+		  const struct polo_conf *c, const struct polo_session *s,
+		  uid_t trust, const struct polo_log *lg)
+{
+	struct stat st;
+	struct reg g;
+	int fd, r;
+
+	if (mkdirat(rootfd, name, 0700) < 0) {
+		polo_log(lg, LOG_ERR, "tmphome %s: %s", s->home, strerror(errno));
+		return -errno;
+	}
+	fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		r = -errno;
+		polo_log(lg, LOG_ERR, "tmphome %s: %s", s->home, strerror(-r));
+		if (fd >= 0)
+			close(fd);
+		(void)unlinkat(rootfd, name, AT_REMOVEDIR);
+		return r;
+	}
+	g = (struct reg){ s->uid, st.st_dev, st.st_ino };
+	r = fill(fd, c, s, trust, lg);
+	if (r == 0 && (r = reg_write(regfd, name, &g)) < 0)
+		polo_log(lg, LOG_ERR, "tmphome %s: cannot record it: %s",
+			 s->home, strerror(-r));
+	if (r == 0 && (fchmod(fd, 0777 & ~(mode_t)c->umask) < 0 ||
+		       fchown(fd, s->uid, s->gid) < 0)) {
+		r = -errno;
+		polo_log(lg, LOG_ERR, "tmphome %s: %s", s->home, strerror(-r));
+		(void)unlinkat(regfd, name, 0);
+	}
+	close(fd);
+	if (r < 0) {
+		/* never hand over half a home */
+		(void)polo_rm_tree_at(rootfd, name, st.st_dev, st.st_ino,
+				      s->home, lg);
+		return r;
+	}
+	polo_log(lg, LOG_INFO, "tmphome %s: created from %s for %s", s->home,
+		 c->skel, s->user);
+	return 0;
+}
+
+int polo_tmphome_prepare(const struct polo_conf *c,
+			 const struct polo_session *s, uid_t trust_uid,
+			 const struct polo_log *lg)
+{
+	char name[NAME_MAX + 1];
+	struct stat st;
+	int rootfd = -1, regfd = -1, r;
+
+	if (c->tmphome[0] == '\0')
+		return 0;
+	r = polo_tmphome_name(c->tmphome, s->home, name, sizeof name);
+	if (r == -ENOENT)
+		return 0;	/* not a walk-up user: an ordinary home */
+	if (r < 0) {
+		polo_log(lg, LOG_ERR, "tmphome: home %s of %s is not a direct "
+			 "child of %s: refused", s->home, s->user, c->tmphome);
+		return r;
+	}
+	rootfd = r = open_root(c->tmphome, trust_uid, lg);
+	if (r >= 0)
+		regfd = r = open_registry(rootfd, true, trust_uid, c->tmphome, lg);
+	if (r < 0)
+		goto out;
+	if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		r = check_existing(regfd, name, &st, s, lg);
+	else if (errno == ENOENT)
+		r = create(rootfd, regfd, name, c, s, trust_uid, lg);
+	else
+		r = -errno;
+out:
+	if (regfd >= 0)
+		close(regfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	return r < 0 ? r : 0;
+}
+
+/* Is what stands at name still the home polohook made for uid? */
+static int still_ours(int rootfd, const char *root, const char *name,
+		      uid_t uid, const struct reg *g, struct stat *st,
+		      const struct polo_log *lg)
+{
+	if (fstatat(rootfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISDIR(st->st_mode)) {
+		polo_log(lg, LOG_ERR, "tmphome %s/%s is no longer a directory "
+			 "(a symlink?): not removed", root, name);
+		return -EPERM;
+	}
+	if (g->dev != st->st_dev || g->ino != st->st_ino) {
+		polo_log(lg, LOG_ERR, "tmphome %s/%s is not the directory "
+			 "polohook made: not removed", root, name);
+		return -EPERM;
+	}
+	if (st->st_uid != uid || g->uid != uid) {
+		polo_log(lg, LOG_ERR, "tmphome %s/%s is owned by uid %lu, "
+			 "recorded for %lu, asked for %lu: not removed", root,
+			 name, (unsigned long)st->st_uid, g->uid,
+			 (unsigned long)uid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int remove_at(int rootfd, int regfd, const char *root,
+		     const char *name, uid_t uid, bool dry_run,
+		     const struct polo_log *lg)
+{
+	char what[PATH_MAX + NAME_MAX + 2];
+	struct stat st;
+	struct reg g;
+	int r;
+
+	r = reg_read(regfd, name, &g);
+	if (r < 0) {
+		polo_log(lg, LOG_NOTICE, "tmphome %s/%s was not made by "
+			 "polohook: left", root, name);
+		return 0;
+	}
+	r = still_ours(rootfd, root, name, uid, &g, &st, lg);
+	if (r == -ENOENT) {
+		if (!dry_run)
+			(void)unlinkat(regfd, name, 0);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	r = polo_uid_has_processes(uid);
+	if (r != 0) {
+		polo_log(lg, LOG_NOTICE, "tmphome %s/%s: uid %lu still has "
+			 "processes: left for polohookctl gc", root, name,
+			 (unsigned long)uid);
+		return -EBUSY;
+	}
+	if (dry_run) {
+		polo_log(lg, LOG_NOTICE, "tmphome %s/%s: would be removed",
+			 root, name);
+		return 0;
+	}
+	(void)snprintf(what, sizeof what, "%s/%s", root, name);
+	r = polo_rm_tree_at(rootfd, name, st.st_dev, st.st_ino, what, lg);
+	if (r < 0)
+		return r;
+	(void)unlinkat(regfd, name, 0);
+	polo_log(lg, LOG_INFO, "tmphome %s/%s: removed", root, name);
+	return 0;
+}
+
+int polo_tmphome_remove(const char *root, const char *name, uid_t uid,
+			uid_t trust_uid, bool dry_run,
+			const struct polo_log *lg)
+{
+	int rootfd, regfd, r;
+
+	if (!polo_valid_file_name(name) || strcmp(name, POLO_REGISTRY) == 0)
+		return -EINVAL;
+	rootfd = open_root(root, trust_uid, lg);
+	if (rootfd < 0)
+		return rootfd;
+	regfd = open_registry(rootfd, false, trust_uid, root, lg);
+	if (regfd == -ENOENT) {
+		polo_log(lg, LOG_NOTICE, "tmphome %s/%s: nothing recorded by "
+			 "polohook: left", root, name);
+		close(rootfd);
+		return 0;
+	}
+	r = regfd < 0 ? regfd :
+	    remove_at(rootfd, regfd, root, name, uid, dry_run, lg);
+	if (regfd >= 0)
+		close(regfd);
+	close(rootfd);
+	return r;
+}
+
+int polo_tmphome_each(const char *root, uid_t trust_uid,
+		      int (*fn)(const char *name, uid_t uid, void *ctx),
+		      void *ctx, const struct polo_log *lg)
+{
+	struct dirent *de;
+	struct reg g;
+	int rootfd, regfd, r = 0;
+	DIR *d;
+
+	rootfd = open_root(root, trust_uid, lg);
+	if (rootfd < 0)
+		return rootfd;
+	regfd = open_registry(rootfd, false, trust_uid, root, lg);
+	close(rootfd);
+	if (regfd == -ENOENT)
+		return 0;
+	if (regfd < 0 || (d = fdopendir(regfd)) == NULL) {
+		r = regfd < 0 ? regfd : -errno;
+		if (regfd >= 0)
+			close(regfd);
+		return r;
+	}
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || !polo_valid_file_name(de->d_name))
+			continue;
+		if (reg_read(dirfd(d), de->d_name, &g) == 0)
+			r = fn(de->d_name, (uid_t)g.uid, ctx);
+	}
+	closedir(d);
+	return r;
+}

@@ -1,0 +1,49 @@
+/* tmphome: a fresh home from skel at login, removed when the user's last
+ * session ends — for walk-up terminals. Only a home that is a direct child
+ * of the tmphome root is handled; what polohook created is recorded in a
+ * root-only registry inside the root itself (ROOT/.polohook/NAME: uid,
+ * device, inode), so the record lives exactly as long as the homes do. */
+#ifndef POLO_HOME_H
+#define POLO_HOME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "conf.h"
+#include "env.h"
+#include "log.h"
+
+#define POLO_REGISTRY ".polohook"
+
+/* Is home a direct child of root (by path components, after dropping
+ * repeated and trailing slashes)? Its name into name[NAME_MAX + 1].
+ * 0 yes; -ENOENT no (not a tmphome user); -EINVAL a home that is the root
+ * itself, or a name we never handle (".polohook", ".", ".."). */
+int polo_tmphome_name(const char *root, const char *home, char *name,
+		      size_t len);
+
+/* At open: make s->home from c->skel if it is missing (root-owned 0700
+ * while filled, chowned to the user last, recorded). An existing home
+ * recorded for this uid is used as it is; one not made by polohook is used
+ * but never removed; anything else in its place (a symlink, a FIFO, a
+ * directory of another uid) is refused. 0 or -errno (logged). */
+int polo_tmphome_prepare(const struct polo_conf *c,
+			 const struct polo_session *s, uid_t trust_uid,
+			 const struct polo_log *lg);
+
+/* Remove the tmphome `name` of uid if polohook created it (registry entry
+ * matching its uid and device/inode), it is still owned by uid, and uid
+ * runs no process. 0 removed (or nothing to remove), -EBUSY the user still
+ * has processes, another -errno refused (logged with the reason). With
+ * dry_run, only say what would be done. */
+int polo_tmphome_remove(const char *root, const char *name, uid_t uid,
+			uid_t trust_uid, bool dry_run,
+			const struct polo_log *lg);
+
+/* Each registry entry of root: fn(name, uid) until fn returns nonzero. */
+int polo_tmphome_each(const char *root, uid_t trust_uid,
+		      int (*fn)(const char *name, uid_t uid, void *ctx),
+		      void *ctx, const struct polo_log *lg);
+
+#endif
