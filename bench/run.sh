@@ -54,7 +54,7 @@ printf '#!/bin/sh\necho ran >>%s/out/$PAM_SERVICE\nexit 0\n' "$T" \
 chmod 0755 "$T/probe/added/10W-probe"
 
 polo() {	# polo SERVICE HOOKDIR
-	echo "session required $B/pam_polohook.so hookdir=$2" \
+	echo "session required $B/pam_polohook.so hookdir=$2 statedir=$T/state" \
 		"conf=$T/polo.conf runner=$B/polohook-run" >"$T/pam/$1"
 }
 echo "session required pam_deny.so" >"$T/pam/other"

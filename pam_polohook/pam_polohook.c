@@ -19,7 +19,7 @@
 
 #include "conf.h"
 #include "env.h"
-#include "run.h"
+#include "phase.h"
 
 #define DATA_SESSION_ID "pam_polohook_session_id"
 
@@ -106,7 +106,8 @@ static int session(pam_handle_t *pamh, int argc, const char **argv,
 		ret = PAM_SUCCESS;
 		goto out;
 	}
-	r = polo_run_phase(c, s, geteuid(), &lg);
+	r = phase == POLO_OPEN ? polo_phase_open(c, s, geteuid(), &lg)
+			       : polo_phase_close(c, s, geteuid(), &lg);
 	ret = r < 0 && c->onerr == POLO_ONERR_FAIL ? PAM_SESSION_ERR
 						   : PAM_SUCCESS;
 out:

@@ -27,13 +27,17 @@ PAM_TTY=/dev/pts/7
 PAM_TYPE=open_session
 PAM_USER=alice
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+POLO_LAST_SESSION=false
 POLO_SESSION_ID=c42
 POLO_SESSION_IS_LOCAL=false
 POLO_USER_GID=1500
 POLO_USER_HOME=$T/home/alice
+POLO_USER_SESSIONS=1
 POLO_USER_UID=1500" "environment at open: exactly the documented variables, nothing inherited"
 like $O/close.env '^PAM_TYPE=close_session$' "PAM_TYPE at close"
 like $O/close.env '^POLO_SESSION_ID=c42$' "close sees the session id of open"
+like $O/close.env '^POLO_USER_SESSIONS=0$' "close counts the user's other sessions"
+like $O/close.env '^POLO_LAST_SESSION=true$' "... and knows this was the last"
 
 # session id: generated when pam_systemd did not set one, kept for close,
 # found again by a close through another handle (POLO_SESSION_ID in env)

@@ -64,7 +64,8 @@ LOG=$T/log
 # service ARGS...: the polotest service, module by absolute path.
 service() {
 	echo "session required $B/pam_polohook.so hookdir=$T/hooks" \
-		"conf=$T/polo.conf runner=$B/polohook-run $*" >"$T/pam/polotest"
+		"conf=$T/polo.conf runner=$B/polohook-run statedir=$T/state $*" \
+		>"$T/pam/polotest"
 	[ -e "$T/polo.conf" ] || : >"$T/polo.conf"
 }
 

@@ -9,7 +9,8 @@
  *
  * ACTIONs run in order on one handle: open, close, env (print the PAM
  * environment), new (pam_end and a fresh handle: a close "from another
- * process"). Each prints "ACTION: <pam_strerror>". With -n, the whole
+ * process"), wait:FILE (until FILE exists, at most 60 s), crash (_exit at
+ * once, as a login program that dies). Each prints "ACTION: <pam_strerror>". With -n, the whole
  * list runs CYCLES times, each on its own handle, printing only failures.
  *
  * What libpam and the module log is captured: this program exports
@@ -31,6 +32,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
@@ -134,6 +136,16 @@ static int run_actions(const struct opts *o, char **acts, int n, int verbose)
 			pam_end(pamh, last);
 			pamh = start(o);
 			r = PAM_SUCCESS;
+		} else if (strncmp(acts[i], "wait:", 5) == 0) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			int k;
+
+			for (k = 0; k < 6000 && access(acts[i] + 5, F_OK) != 0; k++)
+				nanosleep(&ts, NULL);
+			continue;
+		} else if (strcmp(acts[i], "crash") == 0) {
+			fflush(stdout);
+			_exit(0);
 		} else if (strcmp(acts[i], "env") == 0) {
 			char **e = pam_getenvlist(pamh), **p;
 

@@ -15,6 +15,7 @@ chmod 0777 "$D/home/alice"	# the hooks write their transcript here
 echo "session required pam_deny.so" >"$D/pam/other"
 echo "session required $B/pam_polohook.so hookdir=$D/session.d" \
 	"conf=$D/session-scripts.conf runner=$B/polohook-run timeout=5" \
+	"statedir=$D/state" \
 	>"$D/pam/demo-login"
 
 # A fake user, seen only by this process (nss_wrapper); else the caller.
