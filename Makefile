@@ -39,10 +39,11 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 LIB_A   := $(B)/libpolohook.a
 MODULE  := $(B)/pam_polohook.so
 RUNNER  := $(B)/polohook-run
+CTL     := $(B)/polohookctl
 T_CSRC  := $(wildcard t/*.c)
 T_BIN   := $(T_CSRC:t/%.c=$(B)/t/%)
 
-all: $(LIB_A) $(MODULE) $(RUNNER)
+all: $(LIB_A) $(MODULE) $(RUNNER) $(CTL)
 
 $(B)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
@@ -62,6 +63,10 @@ $(MODULE): pam_polohook/pam_polohook.c pam_polohook/pam_polohook.map $(LIB_A)
 
 $(RUNNER): pam_polohook/polohook-run.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS)
+
+# The admin CLI (jansson for sessions --json).
+$(CTL): hookd/polohookctl.c $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS) -ljansson
 
 # Test programs. The PAM harness exports syslog()/vsyslog() so that what
 # libpam and the module log can be captured (see t/pamh.c).
@@ -90,10 +95,12 @@ bench: deps
 
 install: all
 	install -d $(DESTDIR)$(SECUREDIR) $(DESTDIR)$(LIBEXECDIR)/polohook \
+	    $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 $(MODULE) $(DESTDIR)$(SECUREDIR)/pam_polohook.so
 	install -m 0755 $(RUNNER) $(DESTDIR)$(LIBEXECDIR)/polohook/polohook-run
-	install -m 0644 man/pam_polohook.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0755 $(CTL) $(DESTDIR)$(SBINDIR)/polohookctl
+	install -m 0644 man/pam_polohook.8 man/polohookctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/session-scripts.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	sh tools/install-tree.sh session.d $(DESTDIR)$(SYSCONFDIR)/session.d
 

@@ -1,0 +1,1039 @@
+/*
+ * polohookctl: the administrator's view of polohook.
+ *
+ *   polohookctl [-c CONFIG] [-v] sessions [--json]
+ *   polohookctl [-c CONFIG] [-v] gc [--dry-run]
+ *   polohookctl [-c CONFIG] [-v] check
+ *
+ * Rules this file keeps:
+ *  - every decision about safety is the library's (lib/state.c,
+ *    lib/home.c, lib/hookdir.c, lib/fsutil.c), made with geteuid() as the
+ *    trusted uid, exactly as the module makes it; this file only asks and
+ *    reports;
+ *  - gc removes a tmphome only while it holds the user's state lock and
+ *    has counted no live session; --dry-run changes nothing at all (it
+ *    never takes a lock, which would create the state tree);
+ *  - a config file with errors stops sessions and gc: a statedir or
+ *    tmphome line that was rejected would make gc look in the wrong place;
+ *  - every string from the state, a directory or a log line is printed
+ *    through clean(): printable ASCII only, bounded;
+ *  - no global mutable state: main owns struct ctl.
+ * Exit status: 0 ok, 1 problems found or an operation failed, 2 usage.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "fsutil.h"
+#include "home.h"
+#include "hookdir.h"
+#include "log.h"
+#include "state.h"
+#include "util.h"
+
+#define EXIT_PROBLEM	1
+#define EXIT_USAGE	2
+
+#define HELD_MAX	16	/* log lines kept for check's config report */
+#define HELD_LEN	600
+#define DIR_MAX_ENTRIES	(4 * POLO_MAX_HOOKS)	/* listed by check */
+#define GC_MAX_HOMES	65536	/* registry entries handled in one run */
+#define PW_BUF		16384
+
+/* Where log lines go: stderr, or (for check's config step) held back to
+ * be printed under their heading. */
+struct sink {
+	bool hold;
+	unsigned held, dropped;
+	char lines[HELD_MAX][HELD_LEN];
+};
+
+struct ctl {
+	struct polo_conf conf;
+	struct polo_log lg;
+	struct sink sink;
+	const char *confpath;
+	bool conf_given;
+	int conf_r;		/* what polo_conf_load returned */
+	uid_t trust;
+};
+
+/* ---- output ---- */
+
+/* Copy src as printable ASCII (anything else becomes '?'), at most cap
+ * characters; a cut string ends in '~'. */
+static void clean(char *dst, size_t len, const char *src, size_t cap)
+{
+	size_t n = 0;
+
+	if (cap >= len)
+		cap = len - 1;
+	for (; *src && n < cap; src++, n++) {
+		unsigned char ch = (unsigned char)*src;
+
+		dst[n] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	if (*src && n > 0)
+		dst[n - 1] = '~';
+	dst[n] = '\0';
+}
+
+static const char *level_name(int prio)
+{
+	static const char *const names[] = { "emergency", "alert",
+		"critical", "error", "warning", "notice", "info", "debug" };
+
+	return names[prio & 7];
+}
+
+static void emit(void *ctx, int prio, const char *msg)
+{
+	struct sink *k = ctx;
+	char line[HELD_LEN];
+
+	clean(line, sizeof line, msg, sizeof line - 1);
+	if (!k->hold) {
+		fprintf(stderr, "polohookctl: %s: %s\n", level_name(prio), line);
+		return;
+	}
+	if (prio > LOG_WARNING)
+		return;		/* held lines are problems only */
+	if (k->held < HELD_MAX)
+		memcpy(k->lines[k->held++], line, sizeof line);
+	else
+		k->dropped++;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: polohookctl [-c CONFIG] [-v] COMMAND [options]\n"
+		"commands:\n"
+		"  sessions [--json]  list the recorded sessions\n"
+		"  gc [--dry-run]     prune dead sessions, remove abandoned "
+		"tmphomes\n"
+		"  check              check the config and the hook tree\n");
+}
+
+/* ---- config ---- */
+
+/* -c may be relative: the trusted walk wants an absolute path. */
+static int absolute(const char *path, char *out, size_t len)
+{
+	char cwd[PATH_MAX];
+	int n;
+
+	if (path[0] == '/')
+		return polo_strlcpy(out, path, len);
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		return -errno;
+	n = snprintf(out, len, "%s/%s", strcmp(cwd, "/") ? cwd : "", path);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static void load_conf(struct ctl *x)
+{
+	polo_conf_defaults(&x->conf);
+	x->conf_r = polo_conf_load(&x->conf, x->confpath, &x->lg);
+}
+
+/* Are the settings fit to act on? For sessions and gc. */
+static bool conf_usable(const struct ctl *x)
+{
+	char path[256];
+
+	clean(path, sizeof path, x->confpath, 200);
+	if (x->conf_r == 0 || (x->conf_r == -ENOENT && !x->conf_given))
+		return true;
+	if (x->conf_r == -ENOENT)
+		fprintf(stderr, "polohookctl: error: config %s: %s\n", path,
+			strerror(ENOENT));
+	else
+		fprintf(stderr, "polohookctl: error: config %s is not usable; "
+			"'polohookctl check' lists its problems\n", path);
+	return false;
+}
+
+/* ---- sessions ---- */
+
+enum { C_ID, C_USER, C_UID, C_SERVICE, C_TTY, C_FROM, C_SINCE, C_LEADER,
+       C_STATE, NCOLS };
+
+static const char *const col_head[NCOLS] = { "ID", "USER", "UID", "SERVICE",
+	"TTY", "FROM", "SINCE", "LEADER", "STATE" };
+static const size_t col_cap[NCOLS] = { 36, 32, 10, 16, 16, 32, 16, 10, 4 };
+
+struct row {
+	char cell[NCOLS][40];
+};
+
+static void format_since(long long opened, char *buf, size_t len)
+{
+	time_t t = (time_t)opened;
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M", &tm) == 0)
+		(void)snprintf(buf, len, "?");
+}
+
+static void make_row(const struct polo_state_rec *r, struct row *w)
+{
+	char num[3][24], since[32];
+	const char *src[NCOLS];
+	int i;
+
+	(void)snprintf(num[0], sizeof num[0], "%lu", (unsigned long)r->uid);
+	(void)snprintf(num[1], sizeof num[1], "%ld", (long)r->leader);
+	format_since(r->opened, since, sizeof since);
+	src[C_ID] = r->id;
+	src[C_USER] = r->user;
+	src[C_UID] = num[0];
+	src[C_SERVICE] = r->service[0] ? r->service : "-";
+	src[C_TTY] = r->tty[0] ? r->tty : "-";
+	src[C_FROM] = r->rhost[0] ? r->rhost : "-";
+	src[C_SINCE] = since;
+	src[C_LEADER] = num[1];
+	src[C_STATE] = r->alive ? "live" : "dead";
+	for (i = 0; i < NCOLS; i++)
+		clean(w->cell[i], sizeof w->cell[i], src[i], col_cap[i]);
+}
+
+static void print_row(const char *const cell[NCOLS], const int width[NCOLS])
+{
+	int i;
+
+	for (i = 0; i < NCOLS - 1; i++)
+		printf("%-*s  ", width[i], cell[i]);
+	printf("%s\n", cell[NCOLS - 1]);
+}
+
+static void print_table(const struct polo_state_rec *v, size_t n)
+{
+	int width[NCOLS];
+	const char *cell[NCOLS];
+	struct row w;
+	size_t i;
+	int c;
+
+	for (c = 0; c < NCOLS; c++)
+		width[c] = (int)strlen(col_head[c]);
+	for (i = 0; i < n; i++) {
+		make_row(&v[i], &w);
+		for (c = 0; c < NCOLS; c++)
+			if ((int)strlen(w.cell[c]) > width[c])
+				width[c] = (int)strlen(w.cell[c]);
+	}
+	print_row(col_head, width);
+	for (i = 0; i < n; i++) {
+		make_row(&v[i], &w);
+		for (c = 0; c < NCOLS; c++)
+			cell[c] = w.cell[c];
+		print_row(cell, width);
+	}
+}
+
+/* A JSON string of s; jansson wants UTF-8, so anything else is cleaned. */
+static json_t *json_text(const char *s)
+{
+	char buf[POLO_ITEM_MAX + 1];
+	json_t *j = json_string(s);
+
+	if (j == NULL) {
+		clean(buf, sizeof buf, s, sizeof buf - 1);
+		j = json_string(buf);
+	}
+	return j;
+}
+
+static int json_put(json_t *o, const char *key, json_t *val)
+{
+	return val == NULL ? -1 : json_object_set_new(o, key, val);
+}
+
+static json_t *json_rec(const struct polo_state_rec *r)
+{
+	json_t *o = json_object();
+	int bad;
+
+	if (o == NULL)
+		return NULL;
+	bad = json_put(o, "id", json_text(r->id)) |
+	      json_put(o, "user", json_text(r->user)) |
+	      json_put(o, "uid", json_integer((json_int_t)r->uid)) |
+	      json_put(o, "service", json_text(r->service)) |
+	      json_put(o, "tty", json_text(r->tty)) |
+	      json_put(o, "rhost", json_text(r->rhost)) |
+	      json_put(o, "opened", json_integer((json_int_t)r->opened)) |
+	      json_put(o, "leader", json_integer((json_int_t)r->leader)) |
+	      json_put(o, "alive", json_boolean(r->alive));
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int print_json(const struct polo_state_rec *v, size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+	int r = a == NULL ? -1 : 0;
+
+	for (i = 0; r == 0 && i < n; i++)
+		r = json_array_append_new(a, json_rec(&v[i]));
+	if (r == 0)
+		r = json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (r == 0)
+		putchar('\n');
+	json_decref(a);
+	if (r < 0)
+		fprintf(stderr, "polohookctl: error: cannot build the JSON "
+			"output\n");
+	return r;
+}
+
+static int cmd_sessions(struct ctl *x, bool json)
+{
+	struct polo_state_rec *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!conf_usable(x))
+		return EXIT_PROBLEM;
+	r = polo_state_list(x->conf.statedir, x->trust, &v, &n, &x->lg);
+	if (r < 0) {
+		polo_log(&x->lg, LOG_ERR, "cannot read the session state %s: "
+			 "%s", x->conf.statedir, strerror(-r));
+		return EXIT_PROBLEM;
+	}
+	if (json)
+		r = print_json(v, n);
+	else
+		print_table(v, n);
+	free(v);
+	return r < 0 ? EXIT_PROBLEM : 0;
+}
+
+/* ---- gc: dead sessions ---- */
+
+static int cmp_user(const void *a, const void *b)
+{
+	const struct polo_state_rec *const *x = a, *const *y = b;
+
+	return strcmp((*x)->user, (*y)->user);
+}
+
+/* Is the session file still there? Only to word the report honestly:
+ * the library prunes through users/USER entries, so a session file whose
+ * entry is missing would stay. */
+static bool session_left(const char *statedir, const char *id)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int n = snprintf(path, sizeof path, "%s/sessions/%s", statedir, id);
+
+	return n > 0 && (size_t)n < sizeof path && lstat(path, &st) == 0;
+}
+
+static int report_dead(const char *statedir, struct polo_state_rec *const *g,
+		       size_t n, bool dry_run)
+{
+	char id[80], user[40];
+	int bad = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (g[i]->alive)
+			continue;
+		clean(id, sizeof id, g[i]->id, 70);
+		clean(user, sizeof user, g[i]->user, 33);
+		if (dry_run) {
+			printf("would prune dead session %s of %s\n", id, user);
+		} else if (session_left(statedir, g[i]->id)) {
+			printf("not pruned dead session %s of %s: still "
+			       "recorded\n", id, user);
+			bad = -EIO;
+		} else {
+			printf("pruned dead session %s of %s\n", id, user);
+		}
+	}
+	return bad;
+}
+
+/* One user's sessions g[0..n): counting under the lock prunes the dead. */
+static int prune_user(struct ctl *x, struct polo_state_rec *const *g,
+		      size_t n, bool dry_run)
+{
+	struct polo_state st;
+	unsigned long live;
+	int r = 0;
+
+	if (!dry_run) {
+		r = polo_state_begin(&st, x->conf.statedir, g[0]->user,
+				     x->trust, &x->lg);
+		if (r < 0)
+			return r;
+		r = polo_state_count(&st, &live, &x->lg);
+		polo_state_end(&st);
+	}
+	return r < 0 ? r : report_dead(x->conf.statedir, g, n, dry_run);
+}
+
+static int gc_sessions(struct ctl *x, struct polo_state_rec *v, size_t n,
+		       bool dry_run)
+{
+	struct polo_state_rec **p;
+	size_t i, j;
+	int bad = 0;
+
+	if (n == 0)
+		return 0;
+	p = calloc(n, sizeof *p);
+	if (p == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		p[i] = &v[i];
+	qsort(p, n, sizeof *p, cmp_user);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && strcmp(p[j]->user, p[i]->user) == 0;
+		     j++)
+			;
+		if (prune_user(x, p + i, j - i, dry_run) < 0)
+			bad = -EIO;
+	}
+	free(p);
+	return bad;
+}
+
+/* ---- gc: tmphomes ---- */
+
+struct home_ent {
+	char name[NAME_MAX + 1];
+	uid_t uid;
+};
+
+struct home_list {
+	struct home_ent *v;
+	size_t n, cap;
+	bool full;
+};
+
+static int collect_home(const char *name, uid_t uid, void *ctx)
+{
+	struct home_list *l = ctx;
+	struct home_ent *nv;
+
+	if (l->n == GC_MAX_HOMES) {
+		l->full = true;
+		return 1;
+	}
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		nv = reallocarray(l->v, l->cap, sizeof *nv);
+		if (nv == NULL)
+			return -ENOMEM;
+		l->v = nv;
+	}
+	if (polo_strlcpy(l->v[l->n].name, name, sizeof l->v[0].name) < 0)
+		return 0;
+	l->v[l->n++].uid = uid;
+	return 0;
+}
+
+/* The login name of uid, if it is one the state tree can hold. */
+static bool user_of(uid_t uid, char *name, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char buf[PW_BUF];
+
+	if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) != 0 || res == NULL)
+		return false;
+	return polo_valid_user_name(pw.pw_name) &&
+	       polo_strlcpy(name, pw.pw_name, len) == 0;
+}
+
+/* Live sessions of uid as the list saw them (no lock: dry run, or a uid
+ * without a name to lock). */
+static unsigned long live_in_list(const struct polo_state_rec *v, size_t n,
+				  uid_t uid)
+{
+	unsigned long live = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		live += v[i].uid == uid && v[i].alive;
+	return live;
+}
+
+struct gc_home {
+	struct ctl *x;
+	const struct home_ent *e;
+	char path[PATH_MAX + NAME_MAX + 2];	/* for messages: cleaned */
+	bool dry_run;
+};
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;	/* only to word the report */
+}
+
+static int remove_home(struct gc_home *h)
+{
+	struct ctl *x = h->x;
+	bool was = exists(h->path);
+	int r;
+
+	r = polo_tmphome_remove(x->conf.tmphome, h->e->name, h->e->uid,
+				x->trust, h->dry_run, &x->lg);
+	if (r == -EBUSY) {
+		printf("kept %s: uid %lu still has processes\n", h->path,
+		       (unsigned long)h->e->uid);
+		return 0;
+	}
+	if (r < 0) {
+		printf("not removed %s: %s\n", h->path, strerror(-r));
+		return r;
+	}
+	if (!was)
+		printf("%s the record of %s: already gone\n",
+		       h->dry_run ? "would drop" : "dropped", h->path);
+	else if (h->dry_run)
+		printf("would remove %s\n", h->path);
+	else if (exists(h->path))
+		printf("left %s: not made by polohook\n", h->path);
+	else
+		printf("removed %s\n", h->path);
+	return 0;
+}
+
+static int decide_home(struct gc_home *h, unsigned long live)
+{
+	if (live > 0) {
+		printf("kept %s: %lu live session%s\n", h->path, live,
+		       live == 1 ? "" : "s");
+		return 0;
+	}
+	return remove_home(h);
+}
+
+/* One registry entry: under the user's lock, removed if no session lives. */
+static int gc_home(struct gc_home *h, const struct polo_state_rec *v,
+		   size_t n)
+{
+	struct ctl *x = h->x;
+	struct polo_state st;
+	unsigned long live;
+	char user[33];
+	int r;
+
+	if (h->dry_run || !user_of(h->e->uid, user, sizeof user))
+		return decide_home(h, live_in_list(v, n, h->e->uid));
+	r = polo_state_begin(&st, x->conf.statedir, user, x->trust, &x->lg);
+	if (r < 0) {
+		printf("not removed %s: cannot lock the session state\n",
+		       h->path);
+		return r;
+	}
+	r = polo_state_count(&st, &live, &x->lg);
+	if (r < 0)
+		printf("not removed %s: cannot count the sessions of %s\n",
+		       h->path, user);
+	else
+		r = decide_home(h, live);
+	polo_state_end(&st);
+	return r;
+}
+
+static void home_path(char *out, size_t len, const char *root,
+		      const char *name)
+{
+	char r[PATH_MAX];
+	size_t n;
+
+	clean(r, sizeof r, root, sizeof r - 1);
+	n = strlen(r);
+	while (n > 1 && r[n - 1] == '/')
+		r[--n] = '\0';
+	(void)snprintf(out, len, "%s%s%s", r, n > 1 ? "/" : "", name);
+}
+
+static int gc_homes(struct ctl *x, const struct polo_state_rec *v, size_t n,
+		    bool dry_run)
+{
+	struct home_list l = { 0 };
+	struct gc_home h = { .x = x, .dry_run = dry_run };
+	size_t i;
+	int r, bad = 0;
+
+	r = polo_tmphome_each(x->conf.tmphome, x->trust, collect_home, &l,
+			      &x->lg);
+	/* the library logs why the root or registry was refused */
+	if (r == -ENOMEM || l.full)
+		polo_log(&x->lg, LOG_ERR, "tmphome %s: %s", x->conf.tmphome,
+			 l.full ? "too many registry entries, only some "
+			 "handled" : strerror(ENOMEM));
+	bad = r < 0 || l.full;
+	for (i = 0; i < l.n; i++) {
+		h.e = &l.v[i];
+		home_path(h.path, sizeof h.path, x->conf.tmphome, h.e->name);
+		if (gc_home(&h, v, n) < 0)
+			bad = 1;
+	}
+	free(l.v);
+	return bad ? -EIO : 0;
+}
+
+static int cmd_gc(struct ctl *x, bool dry_run)
+{
+	struct polo_state_rec *v = NULL;
+	size_t n = 0;
+	int r, bad = 0;
+
+	if (!conf_usable(x))
+		return EXIT_PROBLEM;
+	r = polo_state_list(x->conf.statedir, x->trust, &v, &n, &x->lg);
+	if (r < 0) {
+		polo_log(&x->lg, LOG_ERR, "cannot read the session state %s: "
+			 "%s: nothing done", x->conf.statedir, strerror(-r));
+		return EXIT_PROBLEM;
+	}
+	bad |= gc_sessions(x, v, n, dry_run) < 0;
+	if (x->conf.tmphome[0] != '\0')
+		bad |= gc_homes(x, v, n, dry_run) < 0;
+	free(v);
+	return bad ? EXIT_PROBLEM : 0;
+}
+
+/* ---- check ---- */
+
+struct check {
+	struct ctl *x;
+	unsigned problems;
+	bool need_runner;	/* a D or batch hook would run */
+};
+
+static void check_config(struct check *k)
+{
+	struct sink *s = &k->x->sink;
+	char path[256];
+	unsigned i;
+
+	clean(path, sizeof path, k->x->confpath, 200);
+	if (k->x->conf_r == 0) {
+		printf("config %s: ok\n", path);
+		return;
+	}
+	if (k->x->conf_r == -ENOENT) {
+		printf("config %s: %s\n", path, k->x->conf_given ?
+		       "missing" : "not there, built-in defaults");
+		k->problems += k->x->conf_given;
+		return;
+	}
+	printf("config %s:\n", path);
+	for (i = 0; i < s->held; i++)
+		printf("  %s\n", s->lines[i]);
+	if (s->dropped)
+		printf("  (%u more)\n", s->dropped);
+	/* a refused file is one problem even if nothing was logged */
+	k->problems += s->held + s->dropped > 0 ? s->held + s->dropped : 1;
+}
+
+static const char *mode_name(enum polo_mode m)
+{
+	return m == POLO_MODE_BATCH ? "batch" : m == POLO_MODE_WAIT ? "W" : "D";
+}
+
+static void print_entry(const char *name, const char *mode,
+			const char *what, const char *why, const char *target)
+{
+	char n[NAME_MAX + 1], w[600], t[PATH_MAX];
+
+	clean(n, sizeof n, name, 100);
+	clean(w, sizeof w, why ? why : "", sizeof w - 1);
+	if (target == NULL) {
+		printf("  %-18s %-6s %s%s\n", n, mode, what, w);
+		return;
+	}
+	clean(t, sizeof t, target, sizeof t - 1);
+	printf("  %-18s %-6s %-6s %s\n", n, mode, what, t);
+}
+
+/* One directory entry, judged as the module would judge it. */
+static void check_entry(struct check *k, const char *dir, const char *name)
+{
+	char path[PATH_MAX], canon[PATH_MAX], why[512];
+	const char *skip = polo_hook_skip_reason(name);
+	enum polo_mode m = polo_hook_mode(name);
+	int r;
+
+	if (skip != NULL) {
+		print_entry(name, "-", "skipped: ", skip, NULL);
+		return;
+	}
+	r = snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (r < 0 || (size_t)r >= sizeof path) {
+		print_entry(name, mode_name(m), "UNSAFE: ", "path too long",
+			    NULL);
+		k->problems++;
+		return;
+	}
+	r = polo_hook_check(path, k->x->trust, canon, sizeof canon, why,
+			    sizeof why);
+	if (r == 1) {
+		print_entry(name, mode_name(m), "skipped: ", "not executable",
+			    NULL);
+	} else if (r < 0) {
+		print_entry(name, mode_name(m), "UNSAFE: ", why, NULL);
+		k->problems++;
+	} else {
+		print_entry(name, mode_name(m), "run", NULL,
+			    strcmp(canon, path) != 0 ? canon : NULL);
+		k->need_runner |= m != POLO_MODE_WAIT;
+	}
+}
+
+struct names {
+	char **v;
+	size_t n;
+	bool full;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void names_free(struct names *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+/* Every name in d but . and .., sorted by strcmp; bounded. */
+static int read_names(DIR *d, struct names *l)
+{
+	struct dirent *de;
+
+	l->v = calloc(DIR_MAX_ENTRIES, sizeof *l->v);
+	if (l->v == NULL)
+		return -ENOMEM;
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (l->n == DIR_MAX_ENTRIES) {
+			l->full = true;
+			break;
+		}
+		l->v[l->n] = strdup(de->d_name);
+		if (l->v[l->n] == NULL)
+			return -ENOMEM;
+		l->n++;
+	}
+	if (errno != 0)
+		return -errno;
+	qsort(l->v, l->n, sizeof *l->v, cmp_str);
+	return 0;
+}
+
+/* Hooks past POLO_MAX_HOOKS make the module run none of the directory. */
+static void check_count(struct check *k, const struct names *l)
+{
+	size_t i, valid = 0;
+
+	for (i = 0; i < l->n; i++)
+		valid += polo_hook_skip_reason(l->v[i]) == NULL;
+	if (l->full)
+		printf("  more than %d entries: not all are listed\n",
+		       DIR_MAX_ENTRIES);
+	if (valid > POLO_MAX_HOOKS || l->full) {
+		printf("  PROBLEM: more than %d hooks: none of them would "
+		       "run\n", POLO_MAX_HOOKS);
+		k->problems++;
+	}
+}
+
+static void check_listing(struct check *k, const char *shown, DIR *d,
+			  const char *canon)
+{
+	struct names l = { 0 };
+	size_t i;
+	int r = read_names(d, &l);
+
+	if (r < 0) {
+		printf("%s: UNUSABLE: %s\n", shown, strerror(-r));
+		k->problems++;
+	} else if (l.n == 0) {
+		printf("%s: (empty)\n", shown);
+	} else {
+		printf("%s:\n", shown);
+		for (i = 0; i < l.n; i++)
+			check_entry(k, canon, l.v[i]);
+		check_count(k, &l);
+	}
+	names_free(&l);
+}
+
+static void check_hookdir(struct check *k, const char *sub)
+{
+	char dir[PATH_MAX], shown[PATH_MAX], canon[PATH_MAX], why[512];
+	DIR *d;
+	int fd = -1, r;
+
+	r = snprintf(dir, sizeof dir, "%s/%s", k->x->conf.hookdir, sub);
+	clean(shown, sizeof shown, dir, sizeof shown - 1);
+	if (r < 0 || (size_t)r >= sizeof dir) {
+		printf("%s: UNUSABLE: path too long\n", shown);
+		k->problems++;
+		return;
+	}
+	r = polo_open_trusted(dir, O_RDONLY | O_DIRECTORY, k->x->trust, &fd,
+			      canon, sizeof canon, why, sizeof why);
+	if (r == -ENOENT) {
+		printf("%s: (missing: no hooks)\n", shown);
+		return;
+	}
+	if (r < 0 || (d = fdopendir(fd)) == NULL) {
+		clean(canon, sizeof canon, r < 0 ? why : strerror(errno),
+		      sizeof canon - 1);
+		printf("%s: UNUSABLE: %s\n", shown, canon);
+		k->problems++;
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	check_listing(k, shown, d, canon);
+	closedir(d);
+}
+
+/* An executable the module starts (the runner): must be safe. */
+static void check_runner(struct check *k)
+{
+	char canon[PATH_MAX], why[512], out[600], path[PATH_MAX];
+	int r;
+
+	r = polo_hook_check(k->x->conf.runner, k->x->trust, canon,
+			    sizeof canon, why, sizeof why);
+	clean(path, sizeof path, k->x->conf.runner, sizeof path - 1);
+	if (r == 0) {
+		printf("runner %s: ok\n", path);
+		return;
+	}
+	clean(out, sizeof out, r == 1 ? "not executable" : why,
+	      sizeof out - 1);
+	printf("runner %s: PROBLEM: %s (D and batch hooks cannot run)\n",
+	       path, out);
+	k->problems++;
+}
+
+/* The statedir itself, under its trusted parent pfd: missing is fine
+ * (the first login creates it); else a trusted directory, never a link. */
+static void statedir_self(int pfd, const char *base, const char *sd,
+			  uid_t trust, char *why, size_t whylen)
+{
+	struct stat st;
+
+	why[0] = '\0';
+	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			(void)snprintf(why, whylen, "%s", strerror(errno));
+	} else if (!S_ISDIR(st.st_mode)) {
+		(void)snprintf(why, whylen, "%.300s is not a directory (a "
+			       "symlink?)", sd);
+	} else {
+		(void)polo_stat_trusted(&st, trust, why, whylen, sd);
+	}
+}
+
+/* statedir: its parent must pass the trusted walk, as in lib/state.c. */
+static void check_statedir(struct check *k)
+{
+	char parent[PATH_MAX], why[512] = "", out[600], shown[PATH_MAX];
+	const char *sd = k->x->conf.statedir, *base = "";
+	char *slash = NULL;
+	int fd = -1;
+
+	clean(shown, sizeof shown, sd, sizeof shown - 1);
+	if (polo_strlcpy(parent, sd, sizeof parent) == 0)
+		slash = strrchr(parent, '/');
+	if (slash != NULL)
+		base = sd + (slash - parent) + 1;
+	if (slash == NULL || *base == '\0' || strcmp(base, ".") == 0 ||
+	    strcmp(base, "..") == 0) {
+		printf("statedir %s: PROBLEM: must end in a name\n", shown);
+		k->problems++;
+		return;
+	}
+	slash[slash == parent ? 1 : 0] = '\0';
+	if (polo_open_trusted(parent, O_RDONLY | O_DIRECTORY, k->x->trust,
+			      &fd, NULL, 0, why, sizeof why) == 0) {
+		statedir_self(fd, base, sd, k->x->trust, why, sizeof why);
+		close(fd);
+	}
+	clean(out, sizeof out, why, sizeof out - 1);
+	if (why[0] == '\0') {
+		printf("statedir %s: ok\n", shown);
+		return;
+	}
+	printf("statedir %s: PROBLEM: %s\n", shown, out);
+	k->problems++;
+}
+
+/* The tmphome root: trusted walk, and not even a sticky dir (home.c). */
+static void check_tmphome(struct check *k)
+{
+	char why[512] = "", out[600], shown[PATH_MAX];
+	const char *root = k->x->conf.tmphome;
+	struct stat st;
+	int fd = -1;
+
+	if (root[0] == '\0')
+		return;
+	clean(shown, sizeof shown, root, sizeof shown - 1);
+	if (polo_open_trusted(root, O_RDONLY | O_DIRECTORY, k->x->trust, &fd,
+			      NULL, 0, why, sizeof why) == 0) {
+		if (fstat(fd, &st) < 0)
+			(void)snprintf(why, sizeof why, "%s", strerror(errno));
+		else if (st.st_mode & (S_IWGRP | S_IWOTH))
+			(void)snprintf(why, sizeof why, "writable by group or "
+				       "others (mode %04lo)",
+				       (unsigned long)(st.st_mode & 07777));
+		close(fd);
+	}
+	clean(out, sizeof out, why, sizeof out - 1);
+	if (why[0] == '\0') {
+		printf("tmphome %s: ok\n", shown);
+		return;
+	}
+	printf("tmphome %s: PROBLEM: %s\n", shown, out);
+	k->problems++;
+}
+
+static int cmd_check(struct ctl *x, bool unused)
+{
+	struct check k = { .x = x };
+
+	(void)unused;
+	check_config(&k);
+	check_hookdir(&k, "added");
+	check_hookdir(&k, "removed");
+	if (k.need_runner)
+		check_runner(&k);
+	check_statedir(&k);
+	check_tmphome(&k);
+	printf("%u problem%s\n", k.problems, k.problems == 1 ? "" : "s");
+	return k.problems ? EXIT_PROBLEM : 0;
+}
+
+/* ---- main ---- */
+
+struct command {
+	const char *name;
+	const char *option;	/* the one option it takes, or NULL */
+	int (*run)(struct ctl *x, bool option);
+};
+
+static const struct command commands[] = {
+	{ "sessions", "--json", cmd_sessions },
+	{ "gc", "--dry-run", cmd_gc },
+	{ "check", NULL, cmd_check },
+};
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* The command's own arguments: at most its one option. */
+static int command_option(const struct command *c, int argc, char **argv,
+			  bool *opt)
+{
+	int i;
+
+	*opt = false;
+	for (i = 0; i < argc; i++) {
+		if (c->option == NULL || strcmp(argv[i], c->option) != 0)
+			return -EINVAL;
+		*opt = true;
+	}
+	return 0;
+}
+
+static int parse_global(struct ctl *x, int argc, char **argv)
+{
+	int o;
+
+	while ((o = getopt(argc, argv, "+c:vh")) != -1) {
+		switch (o) {
+		case 'c':
+			x->confpath = optarg;
+			x->conf_given = true;
+			break;
+		case 'v':
+			x->lg.debug = true;
+			x->lg.quiet = false;
+			break;
+		case 'h':
+			return 1;
+		default:
+			return -EINVAL;
+		}
+	}
+	return optind < argc ? 0 : -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl x = { .conf_r = 0 };
+	char confpath[PATH_MAX];
+	const struct command *c;
+	bool opt;
+	int r;
+
+	x.confpath = POLO_DEFAULT_CONF;
+	x.trust = geteuid();
+	x.lg = (struct polo_log){ .emit = emit, .ctx = &x.sink, .quiet = true };
+	r = parse_global(&x, argc, argv);
+	if (r != 0) {
+		usage(r > 0 ? stdout : stderr);
+		return r > 0 ? 0 : EXIT_USAGE;
+	}
+	c = find_command(argv[optind]);
+	if (c == NULL ||
+	    command_option(c, argc - optind - 1, argv + optind + 1, &opt) < 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (absolute(x.confpath, confpath, sizeof confpath) < 0 ||
+	    !polo_valid_abs_path(confpath)) {
+		fprintf(stderr, "polohookctl: -c: not a usable path\n");
+		return EXIT_USAGE;
+	}
+	x.confpath = confpath;
+	x.sink.hold = c->run == cmd_check;
+	load_conf(&x);
+	x.sink.hold = false;
+	return c->run(&x, opt);
+}
