@@ -36,4 +36,27 @@ like $LOG 'hook 20W-fails exited with status 4' "a failing hook was reported"
 like $LOG 'hook 10W-hangs timed out after 1 s' "a hanging hook was timed out"
 wait_for $O/det && wait_for $O/batch
 is "$(cat $O/det) $(cat $O/batch) $(cat $O/bye)" "det batch bye" "D, batch and close hooks ran"
+# tmphome creation and removal under valgrind (root: homes are chowned)
+if is_root; then
+	mkdir -m 0755 $T/th $T/skel $T/skel/d
+	echo hi >$T/skel/d/f; ln -s /etc/shadow $T/skel/l
+	sed -i "s|^alice:.*|alice:x:1500:1500::$T/th/alice:/bin/sh|" $T/passwd
+	service tmphome=$T/th skel=$T/skel
+	rm -f $T/hooks/added/* $T/hooks/removed/*
+	LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
+		valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect,possible \
+		--error-exitcode=99 "$B/t/pamh" -c "$T/pam" -l "$LOG" -u alice -F \
+		-n 3 open close >$T/res 2>$T/vg
+	rc=$?
+	grep -v -e 'unhandled amd64-linux syscall: 434' -e 'write your own handler' \
+		-e README_MISSING_SYSCALL -e 'consider this a bug' -e 'valgrind.org/support' \
+		$T/vg >$T/vg.errors
+	is "$rc $(cat $T/vg.errors)" "0 " "tmphome made and removed three times: valgrind reports nothing"
+	is "$(grep -c "tmphome $T/th/alice: removed" $LOG)" 3 "... and the home was really made and removed each time"
+	like $T/res '^fds: before ([0-9]+) after \1$' "... with no fd left open"
+else
+	skip "needs root: tmphome under valgrind"
+	skip "needs root: tmphome under valgrind"
+	skip "needs root: tmphome under valgrind"
+fi
 done_testing
