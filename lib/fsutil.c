@@ -304,3 +304,31 @@ int polo_open_trusted(const char *path, int open_flags, uid_t trust_uid,
 		close(w.dfd);
 	return r == 1 ? 0 : r;
 }
+
+int polo_write_at(int dirfd, const char *name, const void *buf, size_t len,
+		  mode_t mode, bool sync)
+{
+	char tmp[NAME_MAX + 1];
+	ssize_t n;
+	int fd, e = 0;
+
+	n = snprintf(tmp, sizeof tmp, ".%s.new", name);
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		return -ENAMETOOLONG;
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+		    O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, buf, len);
+	if (n < 0 || (size_t)n != len)
+		e = n < 0 ? errno : ENOSPC;
+	if (e == 0 && sync && fsync(fd) < 0)
+		e = errno;
+	if (close(fd) < 0 && e == 0)
+		e = errno;
+	if (e == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		e = errno;
+	if (e)
+		(void)unlinkat(dirfd, tmp, 0);
+	return -e;
+}

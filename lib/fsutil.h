@@ -4,6 +4,7 @@
 #ifndef POLO_FSUTIL_H
 #define POLO_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -25,5 +26,11 @@ int polo_stat_trusted(const struct stat *st, uid_t trust_uid, char *why,
 int polo_open_trusted(const char *path, int open_flags, uid_t trust_uid,
 		      int *fd, char *canon, size_t canonlen,
 		      char *why, size_t whylen);
+
+/* Replace the file `name` in dirfd with buf, atomically: written whole
+ * under ".NAME.new" (mode, O_NOFOLLOW), fsync'ed if asked, then renamed
+ * over name. 0 or -errno (the temporary file removed). */
+int polo_write_at(int dirfd, const char *name, const void *buf, size_t len,
+		  mode_t mode, bool sync);
 
 #endif

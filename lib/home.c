@@ -146,27 +146,12 @@ static int reg_read(int regfd, const char *name, struct reg *g)
 
 static int reg_write(int regfd, const char *name, const struct reg *g)
 {
-	char buf[128], tmp[NAME_MAX + 8];
-	int fd, n, e = 0;
+	char buf[128];
+	int n = snprintf(buf, sizeof buf, "uid=%lu dev=%llu ino=%llu\n",
+			 g->uid, g->dev, g->ino);
 
-	n = snprintf(buf, sizeof buf, "uid=%lu dev=%llu ino=%llu\n", g->uid,
-		     g->dev, g->ino);
-	(void)snprintf(tmp, sizeof tmp, ".%.240s.new", name);
-	fd = openat(regfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, (size_t)n) != n)
-		e = errno ? errno : ENOSPC;
-	if (fsync(fd) < 0 && e == 0)
-		e = errno;
-	if (close(fd) < 0 && e == 0)
-		e = errno;
-	if (e == 0 && renameat(regfd, tmp, regfd, name) < 0)
-		e = errno;
-	if (e)
-		(void)unlinkat(regfd, tmp, 0);
-	return -e;
+	/* the record must outlive a power cut as long as the home does */
+	return polo_write_at(regfd, name, buf, (size_t)n, 0600, true);
 }
 
 /* An existing home: use it, or refuse what stands in its place. */

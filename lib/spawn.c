@@ -6,8 +6,8 @@
  *  - the child resets its signal mask and every ignored signal, gets a new
  *    session, "/" as its working directory, /dev/null on stdin, and no fd
  *    of the host beyond 0-2;
- *  - the parent reaps exactly its own pid, never wait()/waitpid(-1), and
- *    never waits without a deadline; it never waits for EOF on the output
+ *  - the parent reaps exactly its own pid (never "any child"), and never
+ *    waits without a deadline; it never waits for EOF on the output
  *    pipe (a daemon started by a hook may hold it forever);
  *  - SIGCHLD is SIG_DFL only between fork and reap, then restored.
  */

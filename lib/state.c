@@ -271,26 +271,12 @@ static int rec_read(int sessfd, const char *id, struct polo_state_rec *r)
 
 static int rec_write(int sessfd, const struct polo_state_rec *r)
 {
-	char buf[REC_MAX], tmp[POLO_SESSION_ID_MAX + 8];
-	int fd, n, e = 0;
+	char buf[REC_MAX];
+	int n = rec_format(r, buf, sizeof buf);
 
-	n = rec_format(r, buf, sizeof buf);
-	if (n < 0)
-		return n;
-	(void)snprintf(tmp, sizeof tmp, ".%s.new", r->id);
-	fd = openat(sessfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, (size_t)n) != n)
-		e = errno ? errno : ENOSPC;
-	if (close(fd) < 0 && e == 0)
-		e = errno;
-	if (e == 0 && renameat(sessfd, tmp, sessfd, r->id) < 0)
-		e = errno;
-	if (e)
-		(void)unlinkat(sessfd, tmp, 0);
-	return -e;
+	/* /run is a tmpfs: nothing to gain from fsync */
+	return n < 0 ? n : polo_write_at(sessfd, r->id, buf, (size_t)n, 0600,
+					 false);
 }
 
 int polo_state_add(struct polo_state *st, const struct polo_session *s,

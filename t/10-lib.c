@@ -126,15 +126,6 @@ static int count_fds(void)
 	return n;
 }
 
-static int rm_one(const char *path, const struct stat *st, int type,
-		  struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
 
 /* ------------------------------------------------------------------ */
 

@@ -239,15 +239,6 @@ static int count_tree(const char *path)
 	return tree_size - 1;
 }
 
-static int rm_one(const char *path, const struct stat *st, int type,
-		  struct FTW *f)
-{
-	(void)st;
-	(void)f;
-	if (type == FTW_DP)
-		return rmdir(path);
-	return unlink(path);
-}
 
 static void rm_rf(const char *path)
 {

@@ -4,8 +4,10 @@
 #ifndef POLO_TESTLOG_H
 #define POLO_TESTLOG_H
 
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -50,6 +52,18 @@ static const char *fmt(const char *f, ...)
 	vsnprintf(b, sizeof bufs[0], f, ap);
 	va_end(ap);
 	return b;
+}
+
+/* For nftw(..., FTW_DEPTH | FTW_PHYS): remove a temporary test tree. */
+__attribute__((unused))
+static int rm_one(const char *path, const struct stat *st, int type,
+		  struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	if (type == FTW_DP)
+		return rmdir(path);
+	return unlink(path);
 }
 
 #endif
