@@ -161,6 +161,27 @@ like $LOG "tmphome $TH/alice: uid 1500 still has processes: left for polohookctl
 kill $(cat $T/pids) 2>/dev/null; sleep 0.1
 rm -rf $TH/alice; rm -f $TH/.polohook/alice
 
+# --- the disk fills up while the home is copied from skel --------------------
+rm -f $LOG
+mkdir -m 0755 $T/small $T/bigskel
+head -c 1048576 /dev/zero >$T/bigskel/big
+cat >$T/full.sh <<EOS
+set -e
+mount -t tmpfs -o size=64k,mode=0755 polotest $T/small
+LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
+	$B/t/pamh -c $T/pam -l $LOG -u alice open >$T/res
+ls -A $T/small >$T/small.ls
+ls -A $T/small/.polohook >$T/small.reg
+EOS
+sed -i "s|^alice:.*|alice:x:1500:1500::$T/small/alice:/bin/sh|" $T/passwd
+service statedir=$T/state tmphome=$T/small skel=$T/bigskel
+unshare -m --propagation private sh $T/full.sh
+like $LOG "$T/small/alice/big: No space left on device" "a full disk while copying skel is reported"
+is "$(cat $T/small.ls)" ".polohook" "... and no half-made home is left behind"
+is "$(cat $T/small.reg)" "" "... nor a record of one"
+sed -i "s|^alice:.*|alice:x:1500:1500::$TH/alice:/bin/sh|" $T/passwd
+service statedir=$T/state tmphome=$TH skel=$T/skel umask=077
+
 # --- an unsafe tmphome root ----------------------------------------------------------
 rm -f $LOG
 chmod 0777 $TH
