@@ -335,9 +335,7 @@ static int cmp_user(const void *a, const void *b)
 	return strcmp((*x)->user, (*y)->user);
 }
 
-/* Is the session file still there? Only to word the report honestly:
- * the library prunes through users/USER entries, so a session file whose
- * entry is missing would stay. */
+/* Is the session file still there? Only to word the report honestly. */
 static bool session_left(const char *statedir, const char *id)
 {
 	char path[PATH_MAX];
@@ -386,6 +384,12 @@ static int prune_user(struct ctl *x, struct polo_state_rec *const *g,
 		if (r < 0)
 			return r;
 		r = polo_state_count(&st, &live, &x->lg);
+		/* a dead session whose user entry is missing (a crash between
+		 * the two writes) is not reached by the count: drop it here;
+		 * a dead leader never comes back (pid and start time) */
+		for (size_t i = 0; r == 0 && i < n; i++)
+			if (!g[i]->alive)
+				(void)polo_state_remove(&st, g[i]->id);
 		polo_state_end(&st);
 	}
 	return r < 0 ? r : report_dead(x->conf.statedir, g, n, dry_run);
