@@ -37,7 +37,7 @@ hook() {	# hook DIR NAME BODY
 	} >"$D/session.d/$1/$2"
 	chmod 0755 "$D/session.d/$1/$2"
 }
-hook added 10W-motd 'say "$1: hello $PAM_USER (uid $POLO_USER_UID) on ${PAM_TTY:-?} from ${PAM_RHOST:-here}, session $POLO_SESSION_ID"
+hook added 10W-motd 'say "$1: hello $PAM_USER (uid $POLO_USER_UID) on ${PAM_TTY:-?} from ${PAM_RHOST:-here}, session $POLO_SESSION_ID, your live sessions: $POLO_USER_SESSIONS"
 echo "welcome message for $PAM_USER"	# goes to the log'
 hook added 20D-agent 'say "$1: started detached (own session: sid $(ps -o sid= -p $$ | tr -d " "))"
 sleep 1
@@ -47,7 +47,7 @@ sleep 0.3
 say "batch hook 1 of 2 ends"'
 hook scripts/start quota 'say "$1: batch hook 2 of 2 runs only after 1 of 2 ended (a symlink into scripts/start)"'
 ln -s ../scripts/start/quota "$D/session.d/added/40-quota"
-hook removed 10W-bye 'say "$1: goodbye $PAM_USER, PAM_TYPE=$PAM_TYPE, session $POLO_SESSION_ID"'
+hook removed 10W-bye 'say "$1: goodbye $PAM_USER, PAM_TYPE=$PAM_TYPE, session $POLO_SESSION_ID, last session: $POLO_LAST_SESSION"'
 
 echo "polohook demo — hook tree in $D/session.d:"
 (cd "$D/session.d" && for f in added/* removed/*; do
