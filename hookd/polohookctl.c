@@ -601,6 +601,19 @@ static int gc_homes(struct ctl *x, const struct polo_state_rec *v, size_t n,
 	return bad ? -EIO : 0;
 }
 
+/* Homes retired at a login while processes still held them. */
+static int gc_trash(struct ctl *x, bool dry_run)
+{
+	int r = polo_tmphome_empty_trash(x->conf.tmphome, x->trust, dry_run,
+					 &x->lg);
+
+	if (r > 0)
+		printf("%s %d retired home%s in %s/.polohook/trash\n",
+		       dry_run ? "would remove" : "could not remove yet", r,
+		       r == 1 ? "" : "s", x->conf.tmphome);
+	return dry_run && r > 0 ? 0 : r > 0 ? -EBUSY : r;
+}
+
 static int cmd_gc(struct ctl *x, bool dry_run)
 {
 	struct polo_state_rec *v = NULL;
@@ -618,6 +631,8 @@ static int cmd_gc(struct ctl *x, bool dry_run)
 	bad |= gc_sessions(x, v, n, dry_run) < 0;
 	if (x->conf.tmphome[0] != '\0')
 		bad |= gc_homes(x, v, n, dry_run) < 0;
+	if (x->conf.tmphome[0] != '\0')
+		bad |= gc_trash(x, dry_run) < 0;
 	free(v);
 	return bad ? EXIT_PROBLEM : 0;
 }

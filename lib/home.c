@@ -154,7 +154,73 @@ static int reg_write(int regfd, const char *name, const struct reg *g)
 	return polo_write_at(regfd, name, buf, (size_t)n, 0600, true);
 }
 
-/* An existing home: use it, or refuse what stands in its place. */
+#define POLO_TRASH "trash"
+
+/* REGISTRY/trash: where retired homes wait for removal. Root-only, so
+ * nothing in it is reachable by any user through a path any more. */
+static int open_trash(int regfd, bool create, uid_t trust,
+		      const struct polo_log *lg)
+{
+	char why[512];
+	struct stat st;
+	int fd;
+
+	if (create && mkdirat(regfd, POLO_TRASH, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = openat(regfd, POLO_TRASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 ||
+	    polo_stat_trusted(&st, trust, why, sizeof why, POLO_TRASH) < 0 ||
+	    (st.st_mode & 077)) {
+		polo_log(lg, LOG_ERR, "tmphome %s/%s refused: not a root-only "
+			 "directory", POLO_REGISTRY, POLO_TRASH);
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* A home left from the user's previous session (kept at logout because
+ * processes lingered, e.g. systemd --user): move it out of every user's
+ * reach, then remove it. The new session gets a fresh one from skel. */
+static int retire(int rootfd, int regfd, const char *name,
+		  const struct stat *st, const struct polo_session *s,
+		  uid_t trust, const struct polo_log *lg)
+{
+	char tname[NAME_MAX + 1], what[PATH_MAX];
+	int tfd, n;
+
+	tfd = open_trash(regfd, true, trust, lg);
+	if (tfd < 0) {
+		polo_log(lg, LOG_ERR, "tmphome %s: cannot retire the previous "
+			 "home: %s", s->home, strerror(-tfd));
+		return tfd;
+	}
+	n = snprintf(tname, sizeof tname, "%.200s.%llu", name,
+		     (unsigned long long)st->st_ino);
+	if (n < 0 || (size_t)n >= sizeof tname ||
+	    renameat2(rootfd, name, tfd, tname, RENAME_NOREPLACE) < 0) {
+		n = -errno;
+		polo_log(lg, LOG_ERR, "tmphome %s: cannot retire the previous "
+			 "home: %s", s->home, strerror(-n));
+		close(tfd);
+		return n;
+	}
+	(void)unlinkat(regfd, name, 0);
+	polo_log(lg, LOG_NOTICE, "tmphome %s: the previous session's home "
+		 "was retired; a fresh one is made", s->home);
+	(void)snprintf(what, sizeof what, "%.3000s/../%s/%s/%s", s->home,
+		       POLO_REGISTRY, POLO_TRASH, tname);
+	/* lingering processes may still write into it: then gc finishes */
+	(void)polo_rm_tree_at(tfd, tname, st->st_dev, st->st_ino, what, lg);
+	close(tfd);
+	return 0;
+}
+
+/* An existing home: 1 if polohook made it, 0 if it is the user's own
+ * (used, never removed), -errno for what must be refused in its place. */
 static int check_existing(int regfd, const char *name, const struct stat *st,
 			  const struct polo_session *s,
 			  const struct polo_log *lg)
@@ -171,11 +237,16 @@ static int check_existing(int regfd, const char *name, const struct stat *st,
 			 "refused", s->home, (unsigned long)st->st_uid, s->user);
 		return -EPERM;
 	}
-	if (reg_read(regfd, name, &g) == 0 && g.uid == s->uid &&
-	    g.dev == st->st_dev && g.ino == st->st_ino) {
-		polo_log(lg, LOG_DEBUG, "tmphome %s: exists (made by polohook)",
-			 s->home);
-		return 0;
+	if (reg_read(regfd, name, &g) == 0) {
+		if (g.uid == s->uid && g.dev == st->st_dev &&
+		    g.ino == st->st_ino) {
+			/* ours; the caller decides whether it is stale */
+			polo_log(lg, LOG_DEBUG, "tmphome %s: exists (made by "
+				 "polohook)", s->home);
+			return 1;
+		}
+		/* what it recorded is gone: the record must go too */
+		(void)unlinkat(regfd, name, 0);
 	}
 	polo_log(lg, LOG_NOTICE, "tmphome %s: exists and was not made by "
 		 "polohook: used, and never removed", s->home);
@@ -235,7 +306,7 @@ static int create(int rootfd, int regfd, const char *name,
 	if (r == 0 && (r = reg_write(regfd, name, &g)) < 0)
 		polo_log(lg, LOG_ERR, "tmphome %s: cannot record it: %s",
 			 s->home, strerror(-r));
-	if (r == 0 && (fchmod(fd, 0777 & ~(mode_t)c->umask) < 0 ||
+	if (r == 0 && (fchmod(fd, 0755 & ~(mode_t)c->umask) < 0 ||
 		       fchown(fd, s->uid, s->gid) < 0)) {
 		r = -errno;
 		polo_log(lg, LOG_ERR, "tmphome %s: %s", s->home, strerror(-r));
@@ -276,12 +347,20 @@ int polo_tmphome_prepare(const struct polo_conf *c,
 		regfd = r = open_registry(rootfd, true, trust_uid, c->tmphome, lg);
 	if (r < 0)
 		goto out;
-	if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = errno == ENOENT ? 1 : -errno;
+	} else {
 		r = check_existing(regfd, name, &st, s, lg);
-	else if (errno == ENOENT)
+		/* ours, and this is the user's only live session: it is
+		 * left from a previous one, not to be handed on */
+		if (r == 1 && s->counted && s->user_sessions == 1)
+			r = retire(rootfd, regfd, name, &st, s, trust_uid, lg) < 0
+			    ? -EBUSY : 1;
+		else if (r == 1)
+			r = 0;
+	}
+	if (r == 1)
 		r = create(rootfd, regfd, name, c, s, trust_uid, lg);
-	else
-		r = -errno;
 out:
 	if (regfd >= 0)
 		close(regfd);
@@ -328,8 +407,9 @@ static int remove_at(int rootfd, int regfd, const char *root,
 
 	r = reg_read(regfd, name, &g);
 	if (r < 0) {
-		polo_log(lg, LOG_NOTICE, "tmphome %s/%s was not made by "
-			 "polohook: left", root, name);
+		if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			polo_log(lg, LOG_NOTICE, "tmphome %s/%s was not made "
+				 "by polohook: left", root, name);
 		return 0;
 	}
 	r = still_ours(rootfd, root, name, uid, &g, &st, lg);
@@ -342,9 +422,15 @@ static int remove_at(int rootfd, int regfd, const char *root,
 		return r;
 	r = polo_uid_has_processes(uid);
 	if (r != 0) {
-		polo_log(lg, LOG_NOTICE, "tmphome %s/%s: uid %lu still has "
-			 "processes: left for polohookctl gc", root, name,
-			 (unsigned long)uid);
+		if (r < 0)
+			polo_log(lg, LOG_ERR, "tmphome %s/%s: cannot tell "
+				 "whether uid %lu runs processes (%s): left for "
+				 "polohookctl gc", root, name,
+				 (unsigned long)uid, strerror(-r));
+		else
+			polo_log(lg, LOG_NOTICE, "tmphome %s/%s: uid %lu still "
+				 "has processes: left for polohookctl gc", root,
+				 name, (unsigned long)uid);
 		return -EBUSY;
 	}
 	if (dry_run) {
@@ -417,4 +503,49 @@ int polo_tmphome_each(const char *root, uid_t trust_uid,
 	}
 	closedir(d);
 	return r;
+}
+
+int polo_tmphome_empty_trash(const char *root, uid_t trust_uid, bool dry_run,
+			     const struct polo_log *lg)
+{
+	char what[PATH_MAX + 2 * NAME_MAX];
+	struct dirent *de;
+	struct stat st;
+	int rootfd, regfd, tfd, bad = 0;
+	DIR *d;
+
+	rootfd = open_root(root, trust_uid, lg);
+	if (rootfd < 0)
+		return rootfd;
+	regfd = open_registry(rootfd, false, trust_uid, root, lg);
+	close(rootfd);
+	if (regfd < 0)
+		return regfd == -ENOENT ? 0 : regfd;
+	tfd = open_trash(regfd, false, trust_uid, lg);
+	close(regfd);
+	if (tfd < 0)
+		return tfd == -ENOENT ? 0 : tfd;
+	d = fdopendir(tfd);
+	if (d == NULL) {
+		close(tfd);
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		(void)snprintf(what, sizeof what, "%s/%s/%s/%.200s", root,
+			       POLO_REGISTRY, POLO_TRASH, de->d_name);
+		if (dry_run) {
+			polo_log(lg, LOG_NOTICE, "%s: would be removed", what);
+			bad++;
+		} else if (polo_rm_tree_at(dirfd(d), de->d_name, st.st_dev,
+					   st.st_ino, what, lg) < 0) {
+			bad++;
+		} else {
+			polo_log(lg, LOG_INFO, "%s: removed", what);
+		}
+	}
+	closedir(d);
+	return bad;
 }

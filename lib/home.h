@@ -24,10 +24,14 @@ int polo_tmphome_name(const char *root, const char *home, char *name,
 		      size_t len);
 
 /* At open: make s->home from c->skel if it is missing (root-owned 0700
- * while filled, chowned to the user last, recorded). An existing home
- * recorded for this uid is used as it is; one not made by polohook is used
- * but never removed; anything else in its place (a symlink, a FIFO, a
- * directory of another uid) is refused. 0 or -errno (logged). */
+ * while filled, chowned to the user last, recorded). A home polohook made
+ * is used as it is while the user has other live sessions; at the user's
+ * only session (s->counted, s->user_sessions == 1) it is left from an
+ * earlier one — kept at that logout because processes lingered — and is
+ * retired (moved out of reach into REGISTRY/trash and removed) and made
+ * afresh. A home not made by polohook is used but never removed; anything
+ * else in its place (a symlink, a FIFO, a directory of another uid) is
+ * refused. 0 or -errno (logged). */
 int polo_tmphome_prepare(const struct polo_conf *c,
 			 const struct polo_session *s, uid_t trust_uid,
 			 const struct polo_log *lg);
@@ -40,6 +44,11 @@ int polo_tmphome_prepare(const struct polo_conf *c,
 int polo_tmphome_remove(const char *root, const char *name, uid_t uid,
 			uid_t trust_uid, bool dry_run,
 			const struct polo_log *lg);
+
+/* Remove the retired homes waiting in root's trash. Returns how many are
+ * left (or would be removed, with dry_run), or -errno. */
+int polo_tmphome_empty_trash(const char *root, uid_t trust_uid, bool dry_run,
+			     const struct polo_log *lg);
 
 /* Each registry entry of root: fn(name, uid) until fn returns nonzero. */
 int polo_tmphome_each(const char *root, uid_t trust_uid,

@@ -24,6 +24,9 @@ int polo_phase_open(const struct polo_conf *c, struct polo_session *s,
 		/* made under the user's lock: a logout of the same user
 		 * cannot be removing it at the same time */
 		home = polo_tmphome_prepare(c, s, trust_uid, lg);
+		/* a session that fails does not stay recorded */
+		if (home < 0 && c->onerr == POLO_ONERR_FAIL)
+			(void)polo_state_remove(&st, s->id);
 		polo_state_end(&st);
 	} else {
 		home = polo_tmphome_prepare(c, s, trust_uid, lg);

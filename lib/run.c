@@ -178,6 +178,10 @@ int polo_run_phase(const struct polo_conf *c, const struct polo_session *s,
 	char dir[PATH_MAX];
 	int n, r;
 
+	/* optin gates the hooks only: the state and a temporary home are
+	 * there for every user (a new tmphome user could not opt in yet) */
+	if (c->optin[0] && !polo_session_opted_in(s, c->optin, lg))
+		return 0;
 	n = snprintf(dir, sizeof dir, "%s/%s", c->hookdir,
 		     s->phase == POLO_OPEN ? "added" : "removed");
 	if (n < 0 || (size_t)n >= sizeof dir)

@@ -102,10 +102,6 @@ static int session(pam_handle_t *pamh, int argc, const char **argv,
 		goto out;
 	if (phase == POLO_OPEN)
 		keep_id(pamh, s);
-	if (c->optin[0] && !polo_session_opted_in(s, c->optin, &lg)) {
-		ret = PAM_SUCCESS;
-		goto out;
-	}
 	r = phase == POLO_OPEN ? polo_phase_open(c, s, geteuid(), &lg)
 			       : polo_phase_close(c, s, geteuid(), &lg);
 	ret = r < 0 && c->onerr == POLO_ONERR_FAIL ? PAM_SESSION_ERR

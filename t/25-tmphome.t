@@ -26,6 +26,8 @@ frank:x:1505:1505::$TH/frank:/bin/sh
 EOP
 sed -i "s|^alice:.*|alice:x:1500:1500::$TH/alice:/bin/sh|; s|^bob:.*|bob:x:1501:1501::$TH/bob:/bin/sh|" $T/passwd
 service statedir=$T/state tmphome=$TH skel=$T/skel umask=077
+printf '[session]\nstatedir = %s\n[home]\ntmphome = %s\n[hooks]\nhookdir = %s\n' \
+	"$T/state" "$TH" "$T/hooks" >$T/ctl.conf
 hook added 10W-see 'stat -c "%u %a" "$POLO_USER_HOME" >'"$O"'/seen 2>&1'
 
 # --- creation ---------------------------------------------------------------
@@ -120,13 +122,37 @@ echo mine >$T/home/alice/keep
 pamh -u erin open close >/dev/null
 is "$(cat $T/home/alice/keep)" "mine" "a home outside the tmphome root is left alone"
 
-# --- a crashed session: the home stays, the next login reuses it -------------
+# --- a crashed session: the home stays; the next login gets a fresh one ---------
 rm -f $LOG
 pamh -u alice -e XDG_SESSION_ID=e1 open crash >/dev/null
-echo work >$TH/alice/work
+echo "patron one's notes" >$TH/alice/work
 [ -d $TH/alice ] && pass "after a crash the home stays" || fail "after a crash the home stays"
-pamh -u alice -e XDG_SESSION_ID=e2 open close >/dev/null
-[ -e $TH/alice ] && fail "the next login's last logout removes it" || pass "the next login's last logout removes it"
+pamh -u alice -e XDG_SESSION_ID=e2 open wait:$O/go-e2 close >/dev/null &
+pe=$!
+waitstate e2
+[ -e $TH/alice/work ] && fail "the next login does not get the crashed session's files" || pass "the next login does not get the crashed session's files"
+is "$(cat $TH/alice/.profile)" "export PS1=kiosk" "... it gets a fresh home from skel"
+like $LOG "tmphome $TH/alice: the previous session's home was retired; a fresh one is made" "... and that is logged"
+is "$(ls -A $TH/.polohook/trash)" "" "... the old one is removed at once when nothing holds it"
+touch $O/go-e2; wait $pe
+[ -e $TH/alice ] && fail "the last logout removes the fresh one" || pass "the last logout removes the fresh one"
+
+# --- processes linger after logout (as systemd --user does) ---------------------
+rm -f $LOG
+session alice e3 "setpriv --reuid=1500 --regid=1500 --clear-groups sh -c 'cd $TH/alice && exec sleep 30' & echo \$! >>$T/pids; echo secret >$TH/alice/diary"
+[ -e $TH/alice/diary ] && pass "a home whose user still has processes is kept at logout" || fail "a home whose user still has processes is kept at logout"
+pamh -u alice -e XDG_SESSION_ID=e4 open >/dev/null
+[ -e $TH/alice/diary ] && fail "the next login of that account never sees the previous session's files" || pass "the next login of that account never sees the previous session's files"
+is "$(stat -c '%u %a' $TH/alice)" "1500 700" "... it gets a fresh home"
+is "$(ls -A $TH/.polohook/trash)" "" "... the old one is moved out of reach and removed, though a process still sits in it"
+kill $(cat $T/pids) 2>/dev/null; sleep 0.2
+# what could not be removed at once (lingering writers) waits in the trash
+mkdir -p $TH/.polohook/trash/alice.42/sub && echo x >$TH/.polohook/trash/alice.42/sub/f
+chown -R 1500:1500 $TH/.polohook/trash/alice.42
+LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
+	$B/polohookctl -c $T/ctl.conf gc >$T/gc.out 2>&1
+is "$(ls -A $TH/.polohook/trash)" "" "polohookctl gc empties the trash"
+rm -rf $TH/alice; rm -f $TH/.polohook/alice
 
 # --- a home owned by another uid -------------------------------------------------
 rm -f $LOG
