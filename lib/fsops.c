@@ -664,6 +664,11 @@ static int pid_has_uid(int procfd, const char *pid, uid_t uid)
 	if (r < 0)
 		return r;
 	buf[len] = '\0';
+	/* a zombie (or a dead task) holds no file and no working directory:
+	 * it cannot be using a home, whoever has yet to reap it */
+	if (strstr(buf, "\nState:\tZ") != NULL ||
+	    strstr(buf, "\nState:\tX") != NULL)
+		return 0;
 	return uid_in_status(buf, uid);
 }
 

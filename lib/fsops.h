@@ -45,8 +45,9 @@ int polo_rm_tree_at(int parentfd, const char *name, dev_t dev, ino_t ino,
 		    const char *what, const struct polo_log *lg);
 
 /* Does any process run with real, effective, saved or filesystem uid
- * `uid`? (/proc/<pid>/status) 1 yes, 0 no, -errno if /proc is unreadable.
- * The caller's own process is not counted. */
+ * `uid`? (/proc/<pid>/status) 1 yes, 0 no, -errno if /proc or a process
+ * cannot be read (never "no" then). The caller's own process and zombies
+ * (which hold no file any more) are not counted. */
 int polo_uid_has_processes(uid_t uid);
 
 #endif

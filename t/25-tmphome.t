@@ -61,6 +61,16 @@ touch $O/go2; wait $p2
 [ -e $TH/.polohook/alice ] && fail "... and its registry entry" || pass "... and its registry entry"
 like $LOG "tmphome $TH/alice: removed" "the removal is logged"
 
+# a zombie of the user (dead, not yet reaped by its parent) holds nothing
+rm -f $LOG
+pamh -u alice -e XDG_SESSION_ID=z1 open >/dev/null
+sh -c 'setpriv --reuid=1500 --regid=1500 --clear-groups true & exec sleep 3' &
+zp=$!
+sleep 0.3
+pamh -u alice -e POLO_SESSION_ID=z1 close >/dev/null
+[ -e $TH/alice ] && fail "a zombie of the user does not keep the home" || pass "a zombie of the user does not keep the home"
+kill $zp 2>/dev/null; wait $zp 2>/dev/null
+
 # helper: a session of USER opened and closed, with something done in between
 session() {	# session USER ID CMD
 	rm -f $O/go
@@ -152,6 +162,17 @@ chown -R 1500:1500 $TH/.polohook/trash/alice.42
 LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
 	$B/polohookctl -c $T/ctl.conf gc >$T/gc.out 2>&1
 is "$(ls -A $TH/.polohook/trash)" "" "polohookctl gc empties the trash"
+rm -rf $TH/alice; rm -f $TH/.polohook/alice
+
+# --- a previous home that cannot be retired is still never handed on -------------
+rm -f $LOG
+pamh -u alice -e XDG_SESSION_ID=e5 open crash >/dev/null
+echo "patron one's notes" >$TH/alice/work
+chmod 0755 $TH/.polohook/trash		# no longer root-only: refused
+pamh -u alice -e XDG_SESSION_ID=e6 open >$T/res
+is "$(stat -c '%u %a' $TH/alice)" "0 700" "a previous home that cannot be retired is locked away (root's, 0700)"
+like $LOG "tmphome $TH/alice: the previous session's home could not be retired and is locked away \(root-only\); alice gets no home" "... and the log says so"
+chmod 0700 $TH/.polohook/trash
 rm -rf $TH/alice; rm -f $TH/.polohook/alice
 
 # --- a home owned by another uid -------------------------------------------------
