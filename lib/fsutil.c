@@ -60,7 +60,8 @@ struct walk {
 	int dfd;
 	struct stat dst;
 	char canon[PATH_MAX];
-	char rest[PATH_MAX];	/* what is left to resolve */
+	char rest[PATH_MAX];	/* rest + pos: what is left to resolve */
+	size_t pos;
 	int links;
 };
 
@@ -81,27 +82,25 @@ static int walk_root(struct walk *w, uid_t trust_uid, char *why, size_t whylen)
 /* Split off the next component of w->rest into name; false when done. */
 static bool next_component(struct walk *w, char *name, size_t len)
 {
-	char *p = w->rest, *slash;
-	size_t n;
+	char *p = w->rest + w->pos, *slash;
+	size_t n, whole;
 
 	while (*p == '/')
 		p++;
 	if (*p == '\0')
 		return false;
 	slash = strchr(p, '/');
-	n = slash ? (size_t)(slash - p) : strlen(p);
-	if (n >= len)
-		n = len - 1;	/* over NAME_MAX: the lookup fails cleanly */
+	whole = slash ? (size_t)(slash - p) : strlen(p);
+	n = whole < len ? whole : len - 1;	/* over NAME_MAX: fails cleanly */
 	memcpy(name, p, n);
 	name[n] = '\0';
-	p += slash ? (size_t)(slash - p) : strlen(p);
-	memmove(w->rest, p, strlen(p) + 1);
+	w->pos = (size_t)(p - w->rest) + whole;
 	return true;
 }
 
 static bool rest_is_empty(const struct walk *w)
 {
-	const char *p = w->rest;
+	const char *p = w->rest + w->pos;
 
 	while (*p == '/' || (p[0] == '.' && (p[1] == '/' || p[1] == '\0')))
 		p++;
@@ -164,12 +163,13 @@ static int follow_link(struct walk *w, int lfd, const struct stat *lst,
 		return -errno;
 	}
 	target[n] = '\0';
-	r = snprintf(joined, sizeof joined, "%s/%s", target, w->rest);
+	r = snprintf(joined, sizeof joined, "%s/%s", target, w->rest + w->pos);
 	if (r < 0 || (size_t)r >= sizeof joined) {
 		say(why, whylen, "%.300s: target too long", lpath);
 		return -ENAMETOOLONG;
 	}
 	memcpy(w->rest, joined, (size_t)r + 1);
+	w->pos = 0;
 	if (target[0] == '/')
 		return walk_root(w, trust_uid, why, whylen);
 	return 0;
