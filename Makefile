@@ -33,6 +33,9 @@ LDHARDEN := -Wl,-z,relro,-z,now
 # inih is linked in statically: no runtime dependency, and nothing of it
 # is shared with (or visible to) the host process.
 LIBS    := -l:libinih.a
+# The cluster parts (lib/proto.c, lib/tls.c) need jansson and OpenSSL 3;
+# the PAM module never links them.
+NET_LIBS := -ljansson -lssl -lcrypto
 
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
@@ -75,7 +78,7 @@ $(B)/t/pamh: t/pamh.c
 	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< -lpam -ldl
 $(B)/t/%: t/%.c t/tap.h t/testlog.h $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -iquote lib -o $@ $< $(LIB_A) $(LIBS) -ldl
+	$(CC) $(ALL_CFLAGS) -iquote lib -o $@ $< $(LIB_A) $(LIBS) $(NET_LIBS) -ldl
 
 tests: all $(T_BIN)
 

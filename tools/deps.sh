@@ -4,7 +4,7 @@
 # fail or skip).
 set -eu
 pkgs="build-essential pkg-config libpam0g-dev libinih-dev libjansson-dev
-libssl-dev libpam-runtime pamtester libnss-wrapper libpam-wrapper valgrind
+libssl-dev openssl libpam-runtime pamtester libnss-wrapper libpam-wrapper valgrind
 clang iproute2 man-db groff-base perl util-linux procps"
 missing=
 for p in $pkgs; do
