@@ -219,6 +219,32 @@ static int retire(int rootfd, int regfd, const char *name,
 	return 0;
 }
 
+/* A previous session's home that could not be retired must still not be
+ * handed on: make it root's and unreadable. The login gets no home, and
+ * the admin a log line; it is not removed automatically any more. */
+static int lock_away(int rootfd, const char *name, const struct stat *st,
+		     const struct polo_session *s, const struct polo_log *lg)
+{
+	struct stat now;
+	int fd, r = 0;
+
+	fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &now) < 0)
+		r = -errno;
+	else if (now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+		r = -ESTALE;
+	else if (fchown(fd, 0, 0) < 0 || fchmod(fd, 0700) < 0)
+		r = -errno;
+	if (fd >= 0)
+		close(fd);
+	polo_log(lg, LOG_ERR, "tmphome %s: the previous session's home could "
+		 "not be retired%s; %s gets no home", s->home, r < 0 ?
+		 " nor locked away" : " and is locked away (root-only)",
+		 s->user);
+	return -EBUSY;
+}
+
 /* An existing home: 1 if polohook made it, 0 if it is the user's own
  * (used, never removed), -errno for what must be refused in its place. */
 static int check_existing(int regfd, const char *name, const struct stat *st,
@@ -355,7 +381,7 @@ int polo_tmphome_prepare(const struct polo_conf *c,
 		 * left from a previous one, not to be handed on */
 		if (r == 1 && s->counted && s->user_sessions == 1)
 			r = retire(rootfd, regfd, name, &st, s, trust_uid, lg) < 0
-			    ? -EBUSY : 1;
+			    ? lock_away(rootfd, name, &st, s, lg) : 1;
 		else if (r == 1)
 			r = 0;
 	}
