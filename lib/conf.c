@@ -25,6 +25,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
 #include <ini.h>
 
 #include "conf.h"
@@ -44,6 +48,10 @@ enum conf_id {
 	KEY_TIMEOUT, KEY_BATCH_TIMEOUT, KEY_ONERR, KEY_OPTIN, KEY_HOOKDIR,
 	KEY_DEBUG, KEY_QUIET, KEY_STATEDIR, KEY_TMPHOME, KEY_SKEL, KEY_UMASK,
 	KEY_RUNNER,
+	KEY_GROUP, KEY_DPORT, KEY_IFACE, KEY_IDLE_MS, KEY_MAX_MS, KEY_NODES,
+	KEY_NODES_STATE, KEY_CA, KEY_CERT, KEY_KEY, KEY_VERIFY_NAME,
+	KEY_HPORT, KEY_MIN_UID, KEY_ACK, KEY_USER, KEY_MAX_CONNS,
+	KEY_HANDSHAKE_MS, KEY_CONN_MS, KEY_CONNECT_MS, KEY_REQUEST_MS,
 };
 
 struct conf_key {
@@ -71,10 +79,30 @@ static const struct conf_key conf_keys[] = {
 	{ "home", "skel", true, KEY_SKEL, HINT_PATH },
 	{ "home", "umask", true, KEY_UMASK, "want octal 0..0777" },
 	{ "hooks", "runner", true, KEY_RUNNER, HINT_PATH },
+	{ "discovery", "group", false, KEY_GROUP, "want an IPv4 multicast address" },
+	{ "discovery", "port", false, KEY_DPORT, "want 1..65535" },
+	{ "discovery", "interface", false, KEY_IFACE, "want an interface name, or empty" },
+	{ "discovery", "idle_ms", false, KEY_IDLE_MS, "want 1..10000" },
+	{ "discovery", "max_ms", false, KEY_MAX_MS, "want 1..60000" },
+	{ "discovery", "nodes", false, KEY_NODES, "want IPv4 addresses separated by spaces or commas" },
+	{ "discovery", "state", false, KEY_NODES_STATE, HINT_PATH },
+	{ "tls", "ca", false, KEY_CA, HINT_PATH },
+	{ "tls", "cert", false, KEY_CERT, HINT_PATH },
+	{ "tls", "key", false, KEY_KEY, HINT_PATH },
+	{ "tls", "verify_name", false, KEY_VERIFY_NAME, "want yes or no" },
+	{ "hookd", "port", false, KEY_HPORT, "want 1..65535" },
+	{ "hookd", "min_uid", false, KEY_MIN_UID, "want 1..4294967294" },
+	{ "hookd", "ack", false, KEY_ACK, "want early or done" },
+	{ "hookd", "user", false, KEY_USER, "want a login name" },
+	{ "hookd", "max_conns", false, KEY_MAX_CONNS, "want 1..1024" },
+	{ "hookd", "handshake_ms", false, KEY_HANDSHAKE_MS, "want 100..60000" },
+	{ "hookd", "idle_ms", false, KEY_CONN_MS, "want 100..600000" },
+	{ "hookd", "connect_ms", false, KEY_CONNECT_MS, "want 100..60000" },
+	{ "hookd", "request_ms", false, KEY_REQUEST_MS, "want 100..600000" },
 };
 
-/* [discovery] [tls] [hookd] belong to the cluster daemon, which is not
- * written yet: the sections are known, every key in them is unknown. */
+/* [discovery] [tls] [hookd] are for hookd and polo-mkhome; the module
+ * validates them too, so a mistake anywhere in the file is reported. */
 static const char *const conf_sections[] = {
 	"hooks", "session", "home", "discovery", "tls", "hookd",
 };
@@ -104,6 +132,33 @@ void polo_conf_defaults(struct polo_conf *c)
 	c->timeout = POLO_DEFAULT_TIMEOUT;
 	c->batch_timeout = POLO_DEFAULT_BATCH_TIMEOUT;
 	c->onerr = POLO_ONERR_SUCCEED;
+	polo_cluster_defaults(&c->cl);
+}
+
+void polo_cluster_defaults(struct polo_cluster_conf *cl)
+{
+	memset(cl, 0, sizeof *cl);
+	(void)polo_strlcpy(cl->group, "224.0.0.112", sizeof cl->group);
+	cl->port = 1337;
+	cl->idle_ms = 50;
+	cl->max_ms = 1000;
+	(void)polo_strlcpy(cl->nodes_state, POLO_DEFAULT_NODES_STATE,
+			   sizeof cl->nodes_state);
+	(void)polo_strlcpy(cl->ca, POLO_DEFAULT_TLSDIR "/ca.pem", sizeof cl->ca);
+	(void)polo_strlcpy(cl->cert, POLO_DEFAULT_TLSDIR "/node.pem",
+			   sizeof cl->cert);
+	(void)polo_strlcpy(cl->key, POLO_DEFAULT_TLSDIR "/node.key",
+			   sizeof cl->key);
+	cl->verify_name = true;
+	cl->hookd_port = 1343;
+	cl->min_uid = 1000;
+	cl->ack = POLO_ACK_DONE;
+	(void)polo_strlcpy(cl->user, "nobody", sizeof cl->user);
+	cl->max_conns = 64;
+	cl->handshake_ms = 2000;
+	cl->idle_ms_conn = 5000;
+	cl->connect_ms = 2000;
+	cl->request_ms = 5000;
 }
 
 /* ---- values ---- */
@@ -168,6 +223,98 @@ static int set_name(char *dst, size_t size, const char *v)
 	return polo_strlcpy(dst, v, size);
 }
 
+static int set_range(unsigned long *dst, const char *v, unsigned long min,
+		     unsigned long max)
+{
+	unsigned long n;
+
+	if (polo_parse_uint(v, min, max, &n) < 0)
+		return -EINVAL;
+	*dst = n;
+	return 0;
+}
+
+static int set_group(char *dst, size_t size, const char *v)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, v, &a) != 1 || !IN_MULTICAST(ntohl(a.s_addr)))
+		return -EINVAL;
+	return polo_strlcpy(dst, v, size);
+}
+
+static int set_iface(char *dst, size_t size, const char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i]; i++)
+		if (!isalnum((unsigned char)v[i]) && !strchr("_.-@", v[i]))
+			return -EINVAL;
+	return i < size && i < IF_NAMESIZE ? polo_strlcpy(dst, v, size)
+					   : -EINVAL;
+}
+
+/* "10.0.0.1 10.0.0.2,10.0.0.3": all valid, or nothing changes. */
+static int set_nodes(struct polo_cluster_conf *cl, const char *v)
+{
+	char buf[POLO_MAX_NODES * 17], *tok, *save = NULL;
+	struct polo_cluster_conf t = *cl;
+	struct in_addr a;
+
+	if (polo_strlcpy(buf, v, sizeof buf) < 0)
+		return -EINVAL;
+	t.nnodes = 0;
+	for (tok = strtok_r(buf, " ,\t", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ,\t", &save)) {
+		if (t.nnodes == POLO_MAX_NODES ||
+		    inet_pton(AF_INET, tok, &a) != 1)
+			return -EINVAL;
+		(void)polo_strlcpy(t.nodes[t.nnodes++], tok, sizeof t.nodes[0]);
+	}
+	*cl = t;
+	return 0;
+}
+
+static int set_ack(enum polo_ack *dst, const char *v)
+{
+	if (strcmp(v, "early") == 0)
+		*dst = POLO_ACK_EARLY;
+	else if (strcmp(v, "done") == 0)
+		*dst = POLO_ACK_DONE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int conf_set_cluster(struct polo_cluster_conf *cl, enum conf_id id,
+			    const char *v)
+{
+	switch (id) {
+	case KEY_GROUP:		return set_group(cl->group, sizeof cl->group, v);
+	case KEY_DPORT:		return set_range(&cl->port, v, 1, 65535);
+	case KEY_IFACE:		return set_iface(cl->interface, sizeof cl->interface, v);
+	case KEY_IDLE_MS:	return set_range(&cl->idle_ms, v, 1, 10000);
+	case KEY_MAX_MS:	return set_range(&cl->max_ms, v, 1, 60000);
+	case KEY_NODES:		return set_nodes(cl, v);
+	case KEY_NODES_STATE:	return set_path(cl->nodes_state, sizeof cl->nodes_state, v, false);
+	case KEY_CA:		return set_path(cl->ca, sizeof cl->ca, v, false);
+	case KEY_CERT:		return set_path(cl->cert, sizeof cl->cert, v, false);
+	case KEY_KEY:		return set_path(cl->key, sizeof cl->key, v, false);
+	case KEY_VERIFY_NAME:	return set_bool(&cl->verify_name, v);
+	case KEY_HPORT:		return set_range(&cl->hookd_port, v, 1, 65535);
+	case KEY_MIN_UID:	return set_range(&cl->min_uid, v, 1, 4294967294UL);
+	case KEY_ACK:		return set_ack(&cl->ack, v);
+	case KEY_USER:		return polo_valid_user_name(v) ?
+				       polo_strlcpy(cl->user, v, sizeof cl->user) : -EINVAL;
+	case KEY_MAX_CONNS:	return set_range(&cl->max_conns, v, 1, 1024);
+	case KEY_HANDSHAKE_MS:	return set_range(&cl->handshake_ms, v, 100, 60000);
+	case KEY_CONN_MS:	return set_range(&cl->idle_ms_conn, v, 100, 600000);
+	case KEY_CONNECT_MS:	return set_range(&cl->connect_ms, v, 100, 60000);
+	case KEY_REQUEST_MS:	return set_range(&cl->request_ms, v, 100, 600000);
+	default:		return -EINVAL;
+	}
+}
+
 /* Sets one field; on a bad value returns < 0 and leaves c as it was. */
 static int conf_set(struct polo_conf *c, enum conf_id id, const char *v)
 {
@@ -184,6 +331,7 @@ static int conf_set(struct polo_conf *c, enum conf_id id, const char *v)
 	case KEY_SKEL:		return set_path(c->skel, sizeof c->skel, v, false);
 	case KEY_UMASK:		return set_umask(&c->umask, v);
 	case KEY_RUNNER:	return set_path(c->runner, sizeof c->runner, v, false);
+	default:		return conf_set_cluster(&c->cl, id, v);
 	}
 	return -EINVAL;
 }

@@ -30,6 +30,35 @@
 #define POLO_MAX_TIMEOUT	86400
 
 enum polo_onerr { POLO_ONERR_SUCCEED = 0, POLO_ONERR_FAIL = 1 };
+enum polo_ack { POLO_ACK_DONE = 0, POLO_ACK_EARLY = 1 };
+
+#define POLO_MAX_NODES		64	/* static [discovery] nodes */
+#define POLO_DEFAULT_TLSDIR	POLO_SYSCONFDIR "/polohook/tls"
+#define POLO_DEFAULT_NODES_STATE "/var/lib/polohook/nodes"
+
+/* [discovery] [tls] [hookd]: hookd and polo-mkhome (the module ignores
+ * them, but the one config file is validated as a whole). */
+struct polo_cluster_conf {
+	char group[16];			/* IPv4 multicast group */
+	unsigned long port;		/* discovery port */
+	char interface[16];		/* "" = the routing table decides */
+	unsigned long idle_ms;		/* discovery idle gap */
+	unsigned long max_ms;		/* discovery at most */
+	char nodes[POLO_MAX_NODES][16];	/* static node addresses */
+	unsigned long nnodes;
+	char nodes_state[PATH_MAX];	/* where the last-seen set is kept */
+	char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+	bool verify_name;
+	unsigned long hookd_port;
+	unsigned long min_uid;
+	enum polo_ack ack;
+	char user[33];			/* hookd's unprivileged network side */
+	unsigned long max_conns;
+	unsigned long handshake_ms;	/* server: per connection */
+	unsigned long idle_ms_conn;	/* server: a connection's whole life */
+	unsigned long connect_ms;	/* client: connect + handshake */
+	unsigned long request_ms;	/* client: the whole request to a node */
+};
 
 struct polo_conf {
 	char conf[PATH_MAX];		/* the config file read (or "") */
@@ -43,13 +72,15 @@ struct polo_conf {
 	unsigned long timeout;		/* W hooks, seconds */
 	unsigned long batch_timeout;	/* each batch hook, seconds */
 	enum polo_onerr onerr;
+	struct polo_cluster_conf cl;
 	bool debug;
 	bool quiet;
 	bool bad;			/* some setting was rejected */
 };
 
-/* Compiled-in defaults. */
+/* Compiled-in defaults (of everything, and of the cluster part). */
 void polo_conf_defaults(struct polo_conf *c);
+void polo_cluster_defaults(struct polo_cluster_conf *cl);
 
 /* Read an INI file into c. The file is opened through a trusted-path walk
  * (lib/fsutil.h): it must be a regular file owned by root (or by the

@@ -159,7 +159,7 @@ static void test_bad_lines(void)
 		"this is not a pair\n"		/* 10 */
 		"umask = 027\n"			/* 11 */
 		"[tls]\n"			/* 12 */
-		"ca = /etc/ca.pem\n"		/* 13 */
+		"cafile = /etc/ca.pem\n"	/* 13 */
 		"[hooks] timeout = 9\n"		/* 14 */
 		"onerr = maybe\n"		/* 15 */
 		"debug = perhaps\n"		/* 16 */
@@ -185,8 +185,8 @@ static void test_bad_lines(void)
 	     "bad umask");
 	like(cap.buf, err_at(p, 10, "syntax error: expected 'key = value'"),
 	     "line without '='");
-	like(cap.buf, err_at(p, 13, "unknown key 'ca' in [tls]"),
-	     "reserved section: its keys are unknown for now");
+	like(cap.buf, err_at(p, 13, "unknown key 'cafile' in [tls]"),
+	     "cluster section: an unknown key is reported");
 	like(cap.buf, err_at(p, 14, "text after section header"),
 	     "text after a section header");
 	like(cap.buf, err_at(p, 15, "bad value for onerr: 'maybe' (want succeed or fail)"),
@@ -518,6 +518,79 @@ static void test_default_file(void)
 	   "missing default file: at most a debug message");
 }
 
+static void test_cluster(void)
+{
+	struct polo_conf c;
+	const char *p = write_file("cluster.conf",
+		"[discovery]\n"
+		"group = 239.1.2.3\n"
+		"port = 1400\n"
+		"interface = br-lab0\n"
+		"idle_ms = 20\n"
+		"max_ms = 800\n"
+		"nodes = 10.0.0.1, 10.0.0.2 10.0.0.3\n"
+		"state = /var/lib/x/nodes\n"
+		"[tls]\n"
+		"ca = /etc/p/ca.pem\n"
+		"cert = /etc/p/n.pem\n"
+		"key = /etc/p/n.key\n"
+		"verify_name = no\n"
+		"[hookd]\n"
+		"port = 1444\n"
+		"min_uid = 2000\n"
+		"ack = early\n"
+		"user = polohook\n"
+		"max_conns = 8\n"
+		"handshake_ms = 1500\n"
+		"idle_ms = 3000\n"
+		"connect_ms = 700\n"
+		"request_ms = 4000\n");
+
+	polo_conf_defaults(&c);
+	is_str(c.cl.group, "224.0.0.112", "cluster default: the MarcoPolo group");
+	is_int(c.cl.port, 1337, "cluster default: discovery port 1337");
+	is_int(c.cl.hookd_port, 1343, "cluster default: hookd port 1343");
+	is_int(c.cl.min_uid, 1000, "cluster default: min_uid 1000");
+	is_int(c.cl.ack, POLO_ACK_DONE, "cluster default: ack done");
+	ok(c.cl.verify_name, "cluster default: server names are verified");
+	is_int(load(&c, p), 0, "cluster keys: all accepted");
+	is_str(c.cl.group, "239.1.2.3", "group");
+	is_int(c.cl.port, 1400, "discovery port");
+	is_str(c.cl.interface, "br-lab0", "interface");
+	is_int(c.cl.idle_ms * 1000 + c.cl.max_ms, 20800, "idle_ms and max_ms");
+	is_int(c.cl.nnodes, 3, "three static nodes");
+	is_str(c.cl.nodes[2], "10.0.0.3", "... separated by commas or spaces");
+	is_str(c.cl.nodes_state, "/var/lib/x/nodes", "state");
+	is_str(c.cl.key, "/etc/p/n.key", "tls key");
+	ok(!c.cl.verify_name, "verify_name = no");
+	is_int(c.cl.hookd_port, 1444, "hookd port");
+	is_int(c.cl.min_uid, 2000, "min_uid");
+	is_int(c.cl.ack, POLO_ACK_EARLY, "ack = early");
+	is_str(c.cl.user, "polohook", "user");
+	is_int(c.cl.max_conns + c.cl.handshake_ms + c.cl.idle_ms_conn +
+	       c.cl.connect_ms + c.cl.request_ms, 8 + 1500 + 3000 + 700 + 4000,
+	       "connection limits and deadlines");
+
+	p = write_file("cluster-bad.conf",
+		"[discovery]\n"
+		"group = 10.0.0.1\n"		/* 2: not multicast */
+		"nodes = 10.0.0.1 node2\n"	/* 3: not an address */
+		"interface = eth0;rm\n"	/* 4 */
+		"[hookd]\n"
+		"ack = sometimes\n"		/* 6 */
+		"min_uid = 0\n"		/* 7 */
+		"user = ro ot\n");		/* 8 */
+	is_int(load(&c, p), -EINVAL, "bad cluster values: -EINVAL");
+	like(cap.buf, err_at(p, 2, "bad value for group: '10.0.0.1' (want an IPv4 multicast address)"),
+	     "a group that is not multicast");
+	like(cap.buf, err_at(p, 3, "bad value for nodes: '10.0.0.1 node2' (want IPv4 addresses separated by spaces or commas)"), "a node that is not an address");
+	is_int(c.cl.nnodes, 0, "... and none of that list is taken");
+	like(cap.buf, err_at(p, 4, "bad value for interface: 'eth0;rm' (want an interface name, or empty)"), "a strange interface name");
+	like(cap.buf, err_at(p, 6, "bad value for ack: 'sometimes' (want early or done)"), "bad ack");
+	like(cap.buf, err_at(p, 7, "bad value for min_uid: '0' (want 1..4294967294)"), "min_uid 0 (root) refused");
+	like(cap.buf, err_at(p, 8, "bad value for user: 'ro ot' (want a login name)"), "a user that is not a login name");
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/polo-conf-XXXXXX");
@@ -537,6 +610,7 @@ int main(void)
 	test_args();
 	test_from_args();
 	test_default_file();
+	test_cluster();
 	cleanup();
 	return tap_done();
 }
