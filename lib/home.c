@@ -24,6 +24,7 @@
 #include "fsops.h"
 #include "fsutil.h"
 #include "home.h"
+#include "mkhome.h"
 #include "util.h"
 
 /* Copy path without repeated or trailing slashes. */
@@ -279,29 +280,29 @@ static int check_existing(int regfd, const char *name, const struct stat *st,
 	return 0;
 }
 
-/* Fill the new (root-owned, empty) home from skel; -errno on failure. */
-static int fill(int homefd, const struct polo_conf *c,
-		const struct polo_session *s, uid_t trust,
-		const struct polo_log *lg)
-{
-	char why[512];
-	int skelfd = -1, r;
+struct record {
+	int regfd;
+	const char *name;
+	const struct polo_session *s;
+	const struct polo_log *lg;
+	bool written;
+};
 
-	r = polo_open_trusted(c->skel, O_RDONLY | O_DIRECTORY, trust, &skelfd,
-			      NULL, 0, why, sizeof why);
-	if (r == -ENOENT) {
-		polo_log(lg, LOG_NOTICE, "tmphome %s: no skel %s, the home "
-			 "starts empty", s->home, c->skel);
+/* At POLO_HOME_FILLED: record the home before it is handed over. */
+static int record_step(void *ctx, enum polo_home_stage stage,
+		       const struct stat *st)
+{
+	struct record *rc = ctx;
+	struct reg g = { rc->s->uid, st->st_dev, st->st_ino };
+	int r;
+
+	if (stage != POLO_HOME_FILLED)
 		return 0;
-	}
-	if (r < 0) {
-		polo_log(lg, LOG_ERR, "tmphome %s: skel refused: %s", s->home,
-			 why);
-		return r;
-	}
-	r = polo_copy_tree(skelfd, homefd, s->uid, s->gid,
-			   (mode_t)c->umask, s->home, lg);
-	close(skelfd);
+	r = reg_write(rc->regfd, rc->name, &g);
+	if (r < 0)
+		polo_log(rc->lg, LOG_ERR, "tmphome %s: cannot record it: %s",
+			 rc->s->home, strerror(-r));
+	rc->written = r == 0;
 	return r;
 }
 
@@ -309,40 +310,17 @@ static int create(int rootfd, int regfd, const char *name,
 		  const struct polo_conf *c, const struct polo_session *s,
 		  uid_t trust, const struct polo_log *lg)
 {
-	struct stat st;
-	struct reg g;
-	int fd, r;
+	struct record rc = { regfd, name, s, lg, false };
+	struct polo_home_spec h = {
+		.what = s->home, .skel = c->skel, .uid = s->uid, .gid = s->gid,
+		.umask = (mode_t)c->umask, .trust = trust,
+		.step = record_step, .ctx = &rc,
+	};
+	int r = polo_home_make_at(rootfd, name, &h, lg);
 
-	if (mkdirat(rootfd, name, 0700) < 0) {
-		polo_log(lg, LOG_ERR, "tmphome %s: %s", s->home, strerror(errno));
-		return -errno;
-	}
-	fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
-		polo_log(lg, LOG_ERR, "tmphome %s: %s", s->home, strerror(-r));
-		if (fd >= 0)
-			close(fd);
-		(void)unlinkat(rootfd, name, AT_REMOVEDIR);
-		return r;
-	}
-	g = (struct reg){ s->uid, st.st_dev, st.st_ino };
-	r = fill(fd, c, s, trust, lg);
-	if (r == 0 && (r = reg_write(regfd, name, &g)) < 0)
-		polo_log(lg, LOG_ERR, "tmphome %s: cannot record it: %s",
-			 s->home, strerror(-r));
-	if (r == 0 && (fchmod(fd, 0755 & ~(mode_t)c->umask) < 0 ||
-		       fchown(fd, s->uid, s->gid) < 0)) {
-		r = -errno;
-		polo_log(lg, LOG_ERR, "tmphome %s: %s", s->home, strerror(-r));
-		(void)unlinkat(regfd, name, 0);
-	}
-	close(fd);
 	if (r < 0) {
-		/* never hand over half a home */
-		(void)polo_rm_tree_at(rootfd, name, st.st_dev, st.st_ino,
-				      s->home, lg);
+		if (rc.written)		/* recorded, then failed: forget it */
+			(void)unlinkat(regfd, name, 0);
 		return r;
 	}
 	polo_log(lg, LOG_INFO, "tmphome %s: created from %s for %s", s->home,
