@@ -22,25 +22,12 @@
 
 #define POLO_MAX_SYMLINKS 40
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 int polo_stat_trusted(const struct stat *st, uid_t trust_uid, char *why,
 		      size_t whylen, const char *what)
 {
 	if (st->st_uid != 0 && st->st_uid != trust_uid) {
-		say(why, whylen, "%.300s is owned by uid %lu", what,
+		polo_why(why, whylen, "%.300s is owned by uid %lu", what,
 		    (unsigned long)st->st_uid);
 		return -EPERM;
 	}
@@ -50,7 +37,7 @@ int polo_stat_trusted(const struct stat *st, uid_t trust_uid, char *why,
 		return 0;
 	if (S_ISLNK(st->st_mode))
 		return 0;	/* a symlink's own mode means nothing */
-	say(why, whylen, "%.300s is writable by group or others (mode %04lo)",
+	polo_why(why, whylen, "%.300s is writable by group or others (mode %04lo)",
 	    what, (unsigned long)(st->st_mode & 07777));
 	return -EPERM;
 }
@@ -71,7 +58,7 @@ static int walk_root(struct walk *w, uid_t trust_uid, char *why, size_t whylen)
 		close(w->dfd);
 	w->dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (w->dfd < 0 || fstat(w->dfd, &w->dst) < 0) {
-		say(why, whylen, "/: %s", strerror(errno));
+		polo_why(why, whylen, "/: %s", strerror(errno));
 		return -errno;
 	}
 	w->canon[0] = '/';
@@ -124,7 +111,7 @@ static int walk_up(struct walk *w, char *why, size_t whylen)
 		return 0;
 	pfd = openat(w->dfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (pfd < 0 || fstat(pfd, &w->dst) < 0) {
-		say(why, whylen, "%.300s/..: %s", w->canon, strerror(errno));
+		polo_why(why, whylen, "%.300s/..: %s", w->canon, strerror(errno));
 		if (pfd >= 0)
 			close(pfd);
 		return -errno;
@@ -147,25 +134,25 @@ static int follow_link(struct walk *w, int lfd, const struct stat *lst,
 	int r;
 
 	if (++w->links > POLO_MAX_SYMLINKS) {
-		say(why, whylen, "%.300s: too many levels of symlinks",
+		polo_why(why, whylen, "%.300s: too many levels of symlinks",
 		    lpath);
 		return -ELOOP;
 	}
 	if ((w->dst.st_mode & (S_IWGRP | S_IWOTH)) &&
 	    lst->st_uid != 0 && lst->st_uid != trust_uid) {
-		say(why, whylen, "symlink %.300s is owned by uid %lu", lpath,
+		polo_why(why, whylen, "symlink %.300s is owned by uid %lu", lpath,
 		    (unsigned long)lst->st_uid);
 		return -EPERM;
 	}
 	n = readlinkat(lfd, "", target, sizeof target - 1);
 	if (n < 0) {
-		say(why, whylen, "%.300s: %s", lpath, strerror(errno));
+		polo_why(why, whylen, "%.300s: %s", lpath, strerror(errno));
 		return -errno;
 	}
 	target[n] = '\0';
 	r = snprintf(joined, sizeof joined, "%s/%s", target, w->rest + w->pos);
 	if (r < 0 || (size_t)r >= sizeof joined) {
-		say(why, whylen, "%.300s: target too long", lpath);
+		polo_why(why, whylen, "%.300s: target too long", lpath);
 		return -ENAMETOOLONG;
 	}
 	memcpy(w->rest, joined, (size_t)r + 1);
@@ -209,13 +196,13 @@ static int step(struct walk *w, const char *name, int open_flags,
 	int nfd, r;
 
 	if (canon_join(path, sizeof path, w->canon, name) < 0) {
-		say(why, whylen, "%.300s/...: path too long", w->canon);
+		polo_why(why, whylen, "%.300s/...: path too long", w->canon);
 		return -ENAMETOOLONG;
 	}
 	nfd = openat(w->dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (nfd < 0 || fstat(nfd, &st) < 0) {
 		r = -errno;
-		say(why, whylen, "%.300s: %s", path, strerror(-r));
+		polo_why(why, whylen, "%.300s: %s", path, strerror(-r));
 		if (nfd >= 0)
 			close(nfd);
 		return r;
@@ -228,7 +215,7 @@ static int step(struct walk *w, const char *name, int open_flags,
 	r = polo_stat_trusted(&st, trust_uid, why, whylen, path);
 	if (r == 0 && rest_is_empty(w) && (open_flags & O_DIRECTORY) &&
 	    !S_ISDIR(st.st_mode)) {
-		say(why, whylen, "%.300s: not a directory", path);
+		polo_why(why, whylen, "%.300s: not a directory", path);
 		r = -ENOTDIR;
 	}
 	if (r == 0 && rest_is_empty(w)) {
@@ -236,14 +223,14 @@ static int step(struct walk *w, const char *name, int open_flags,
 		if (r < 0) {
 			if (nfd >= 0)
 				close(nfd);
-			say(why, whylen, "%.300s: %s", path, strerror(-r));
+			polo_why(why, whylen, "%.300s: %s", path, strerror(-r));
 			return r;
 		}
 		memcpy(w->canon, path, sizeof path);
 		return 1;
 	}
 	if (r == 0 && !S_ISDIR(st.st_mode)) {
-		say(why, whylen, "%.300s: not a directory", path);
+		polo_why(why, whylen, "%.300s: not a directory", path);
 		r = -ENOTDIR;
 	}
 	if (r < 0) {
@@ -269,7 +256,7 @@ int polo_open_trusted(const char *path, int open_flags, uid_t trust_uid,
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
 	if (path[0] != '/' || polo_strlcpy(w.rest, path, sizeof w.rest) < 0) {
-		say(why, whylen, "%.300s: not an absolute path", path);
+		polo_why(why, whylen, "%.300s: not an absolute path", path);
 		return -EINVAL;
 	}
 	/* "dir/" names a directory, as for the kernel */

@@ -34,20 +34,6 @@
 
 /* ---- reasons ---- */
 
-static void why_set(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* A reason is advice for a log line: truncating it is harmless. */
-static void why_set(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* Copy at most n bytes of untrusted src (not NUL-terminated) into dst as
  * printable ASCII: a peer's bytes must not become terminal escapes or fake
@@ -129,28 +115,28 @@ static json_t *load_object(const char *buf, size_t len, size_t max,
 	char text[WHY_QUOTE_MAX * 2];
 
 	if (buf == NULL || len == 0) {
-		why_set(why, whylen, "empty message");
+		polo_why(why, whylen, "empty message");
 		return NULL;
 	}
 	if (len > max) {
-		why_set(why, whylen, "message of %zu bytes (at most %zu)",
+		polo_why(why, whylen, "message of %zu bytes (at most %zu)",
 			len, max);
 		return NULL;
 	}
 	if (memchr(buf, '\0', len) != NULL) {
-		why_set(why, whylen, "NUL byte in message");
+		polo_why(why, whylen, "NUL byte in message");
 		return NULL;
 	}
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
 	if (root == NULL) {
 		/* jansson quotes the offending token: make it printable */
 		printable(text, sizeof text, err.text, sizeof text - 1);
-		why_set(why, whylen, "not JSON: %s", text);
+		polo_why(why, whylen, "not JSON: %s", text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
 		json_decref(root);
-		why_set(why, whylen, "not a JSON object");
+		polo_why(why, whylen, "not a JSON object");
 		return NULL;
 	}
 	return root;
@@ -162,7 +148,7 @@ static const char *get_command(const json_t *root, char *why, size_t whylen)
 	const char *cmd = get_str(root, "Command");
 
 	if (cmd == NULL)
-		why_set(why, whylen, "no Command string");
+		polo_why(why, whylen, "no Command string");
 	return cmd;
 }
 
@@ -171,7 +157,7 @@ static int why_unknown(const char *cmd, char *why, size_t whylen)
 	char text[WHY_QUOTE_MAX + 1];
 
 	printable(text, sizeof text, cmd, WHY_QUOTE_MAX);
-	why_set(why, whylen, "unknown command '%s'", text);
+	polo_why(why, whylen, "unknown command '%s'", text);
 	return -EINVAL;
 }
 
@@ -282,7 +268,7 @@ static int set_hostname(struct polo_disc_msg *m, const char *h, size_t n,
 	if (!valid_name(h, n, POLO_HOSTNAME_MAX)) {
 		/* h may not be NUL-terminated (a Python-repr token) */
 		printable_n(text, sizeof text, h, n);
-		why_set(why, whylen, "invalid hostname '%s'", text);
+		polo_why(why, whylen, "invalid hostname '%s'", text);
 		return -EINVAL;
 	}
 	memcpy(m->hostname, h, n);
@@ -296,7 +282,7 @@ static int hostname_from_object(const json_t *params, struct polo_disc_msg *m,
 	const char *h = get_str(params, "hostname");
 
 	if (h == NULL) {
-		why_set(why, whylen, "Polo without a hostname string");
+		polo_why(why, whylen, "Polo without a hostname string");
 		return -EINVAL;
 	}
 	return set_hostname(m, h, strlen(h), why, whylen);
@@ -317,14 +303,14 @@ static int hostname_from_string(const char *str, struct polo_disc_msg *m,
 		if (json_is_object(inner)) {
 			rc = hostname_from_object(inner, m, why, whylen);
 		} else {
-			why_set(why, whylen, "Polo Params is not a dict");
+			polo_why(why, whylen, "Polo Params is not a dict");
 			rc = -EINVAL;
 		}
 		json_decref(inner);
 		return rc;
 	}
 	if (!py_hostname(str, len, &h, &hn)) {
-		why_set(why, whylen, "Polo Params is not a dict with a hostname");
+		polo_why(why, whylen, "Polo Params is not a dict with a hostname");
 		return -EINVAL;
 	}
 	return set_hostname(m, h, hn, why, whylen);
@@ -341,7 +327,7 @@ static int parse_polo(const json_t *root, struct polo_disc_msg *m,
 		return hostname_from_object(params, m, why, whylen);
 	if (str != NULL)
 		return hostname_from_string(str, m, why, whylen);
-	why_set(why, whylen, "Polo without Params");
+	polo_why(why, whylen, "Polo without Params");
 	return -EINVAL;
 }
 
@@ -353,12 +339,12 @@ static int parse_request_for(const json_t *root, struct polo_disc_msg *m,
 
 	m->cmd = POLO_DISC_REQUEST_FOR;
 	if (svc == NULL) {
-		why_set(why, whylen, "Request-For without a Params string");
+		polo_why(why, whylen, "Request-For without a Params string");
 		return -EINVAL;
 	}
 	if (!valid_name(svc, strlen(svc), POLO_SERVICE_MAX)) {
 		printable(text, sizeof text, svc, WHY_QUOTE_MAX);
-		why_set(why, whylen, "invalid service '%s'", text);
+		polo_why(why, whylen, "invalid service '%s'", text);
 		return -EINVAL;
 	}
 	memcpy(m->service, svc, strlen(svc) + 1);
@@ -375,7 +361,7 @@ static int parse_ok(const json_t *root, struct polo_disc_msg *m,
 	m->cmd = POLO_DISC_OK;
 	if (params != NULL && !json_is_object(params) &&
 	    get_str(root, "Params") == NULL) {
-		why_set(why, whylen, "OK with Params neither a dict nor a string");
+		polo_why(why, whylen, "OK with Params neither a dict nor a string");
 		return -EINVAL;
 	}
 	return 0;
@@ -530,17 +516,17 @@ static int split_params(const char *params, struct polo_home_req *r,
 	size_t hn;
 
 	if (c2 == NULL || strchr(c2 + 1, ',') != NULL) {
-		why_set(why, whylen, "Params is not <home>,<uid>,<gid>");
+		polo_why(why, whylen, "Params is not <home>,<uid>,<gid>");
 		return -EINVAL;
 	}
 	hn = (size_t)(c1 - params);
 	if (!canonical_home(params, hn)) {
-		why_set(why, whylen, "home is not a canonical absolute path");
+		polo_why(why, whylen, "home is not a canonical absolute path");
 		return -EINVAL;
 	}
 	if (!parse_id(c1 + 1, (size_t)(c2 - c1 - 1), &uid) ||
 	    !parse_id(c2 + 1, strlen(c2 + 1), &gid)) {
-		why_set(why, whylen, "uid or gid is not a decimal id");
+		polo_why(why, whylen, "uid or gid is not a decimal id");
 		return -EINVAL;
 	}
 	/* r changes only now, for a request that passed every check */
@@ -562,12 +548,12 @@ static int parse_create_home(const json_t *root, struct polo_home_req *r,
 		return -EINVAL;
 	if (strcmp(cmd, "Create-Home") != 0) {
 		printable(text, sizeof text, cmd, WHY_QUOTE_MAX);
-		why_set(why, whylen, "unknown command '%s'", text);
+		polo_why(why, whylen, "unknown command '%s'", text);
 		return -ENOTSUP;
 	}
 	params = get_str(root, "Params");
 	if (params == NULL) {
-		why_set(why, whylen, "Create-Home without a Params string");
+		polo_why(why, whylen, "Create-Home without a Params string");
 		return -EINVAL;
 	}
 	return split_params(params, r, why, whylen);
@@ -649,12 +635,12 @@ static void error_why(const json_t *err, char *why, size_t whylen)
 	if (json_is_string(err)) {
 		printable(text, sizeof text, json_string_value(err),
 			  WHY_ERROR_MAX);
-		why_set(why, whylen, "%s", text[0] ? text : "(empty error)");
+		polo_why(why, whylen, "%s", text[0] ? text : "(empty error)");
 	} else if (json_is_integer(err)) {
-		why_set(why, whylen, "error %lld",
+		polo_why(why, whylen, "error %lld",
 			(long long)json_integer_value(err));
 	} else {
-		why_set(why, whylen, "not a reply: Error of an unexpected type");
+		polo_why(why, whylen, "not a reply: Error of an unexpected type");
 	}
 }
 
@@ -667,13 +653,13 @@ static int reply_verdict(const json_t *root, char *status, size_t slen,
 	const char *st;
 
 	if (ok != NULL && err != NULL) {
-		why_set(why, whylen, "not a reply: both OK and Error");
+		polo_why(why, whylen, "not a reply: both OK and Error");
 	} else if (err != NULL) {
 		error_why(err, why, whylen);
 	} else if (ok == NULL) {
-		why_set(why, whylen, "not a reply: neither OK nor Error");
+		polo_why(why, whylen, "not a reply: neither OK nor Error");
 	} else if (!json_is_integer(ok) || json_integer_value(ok) != 0) {
-		why_set(why, whylen, "not a reply: OK is not 0");
+		polo_why(why, whylen, "not a reply: OK is not 0");
 	} else {
 		st = get_str(root, "Status");
 		if (st != NULL)
@@ -694,7 +680,7 @@ int polo_home_reply_parse(const char *buf, size_t len, char *status,
 		status[0] = '\0';
 	root = load_object(buf, len, POLO_REQ_MAX, reason, sizeof reason);
 	if (root == NULL) {
-		why_set(why, whylen, "not a reply: %s", reason);
+		polo_why(why, whylen, "not a reply: %s", reason);
 		return -EPROTO;
 	}
 	rc = reply_verdict(root, status, slen, why, whylen);

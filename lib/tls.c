@@ -35,6 +35,7 @@
 
 #include "fsutil.h"
 #include "tls.h"
+#include "util.h"
 
 #define TLS_REASON_MAX	700	/* fits one polo_log record with a path */
 #define SUBJECT_MAX	512
@@ -48,19 +49,6 @@ unsigned long polo_now_ms(void)
 	       (unsigned long)ts.tv_nsec / 1000000UL;
 }
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* Append "; "-separated text at out[*n], never past len (truncation is
  * fine: this is a log reason). */
@@ -398,7 +386,7 @@ static int io_start(struct io *io, SSL *ssl, unsigned long deadline,
 		why[0] = '\0';
 	io->fd = ssl ? SSL_get_fd(ssl) : -1;
 	if (io->fd < 0) {
-		say(why, whylen, "no socket");
+		polo_why(why, whylen, "no socket");
 		return -EBADF;
 	}
 	/* a blocking socket would ignore our deadline */
@@ -406,7 +394,7 @@ static int io_start(struct io *io, SSL *ssl, unsigned long deadline,
 	if (fl < 0 || (!(fl & O_NONBLOCK) &&
 		       fcntl(io->fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
 		e = errno;
-		say(why, whylen, "socket: %s", strerror(e));
+		polo_why(why, whylen, "socket: %s", strerror(e));
 		return -e;
 	}
 	return 0;
@@ -437,7 +425,7 @@ static int io_poll(struct io *io, short events)
 			return 0;	/* POLLHUP/POLLERR: the SSL call tells */
 		if (r < 0 && errno != EINTR) {
 			r = -errno;
-			say(io->why, io->whylen, "poll: %s", strerror(-r));
+			polo_why(io->why, io->whylen, "poll: %s", strerror(-r));
 			return r;
 		}
 	}
@@ -449,11 +437,11 @@ static void io_reason(struct io *io, int err, int e)
 	if (ERR_peek_error() != 0) {
 		drain_errors(io->why, io->whylen);
 	} else if (err == SSL_ERROR_SYSCALL && e != 0) {
-		say(io->why, io->whylen, "%s", strerror(e));
+		polo_why(io->why, io->whylen, "%s", strerror(e));
 	} else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN) {
-		say(io->why, io->whylen, "connection closed by peer");
+		polo_why(io->why, io->whylen, "connection closed by peer");
 	} else {
-		say(io->why, io->whylen, "TLS error %d", err);
+		polo_why(io->why, io->whylen, "TLS error %d", err);
 	}
 }
 
@@ -482,7 +470,7 @@ static int io_retry(struct io *io, int ret, bool eof_ok)
 static int io_end(struct io *io, int r, const char *what)
 {
 	if (r == -ETIMEDOUT)
-		say(io->why, io->whylen, "%s timed out", what);
+		polo_why(io->why, io->whylen, "%s timed out", what);
 	ERR_clear_error();
 	return r;
 }
@@ -495,11 +483,11 @@ static int handshake_verdict(struct io *io, int r)
 	long v = SSL_get_verify_result(io->ssl);
 
 	if (r == 0 && SSL_get0_peer_certificate(io->ssl) == NULL) {
-		say(io->why, io->whylen, "the peer presented no certificate");
+		polo_why(io->why, io->whylen, "the peer presented no certificate");
 		r = -EPROTO;
 	}
 	if ((r == 0 || r == -EPROTO) && v != X509_V_OK) {
-		say(io->why, io->whylen, "certificate verify failed: %s",
+		polo_why(io->why, io->whylen, "certificate verify failed: %s",
 		    X509_verify_cert_error_string(v));
 		r = -EPROTO;
 	}
@@ -534,7 +522,7 @@ int polo_tls_write_all(SSL *ssl, const char *buf, size_t len,
 
 	r = io_start(&io, ssl, deadline_ms, why, whylen);
 	if (r == 0 && len > INT_MAX) {
-		say(why, whylen, "message too long");
+		polo_why(why, whylen, "message too long");
 		r = -EMSGSIZE;
 	}
 	while (r == 0 && off < len) {
@@ -606,7 +594,7 @@ int polo_tls_read_msg(SSL *ssl, char *buf, size_t max,
 
 	r = io_start(&io, ssl, deadline_ms, why, whylen);
 	if (r == 0 && max >= INT_MAX) {
-		say(why, whylen, "limit too large");
+		polo_why(why, whylen, "limit too large");
 		r = -EINVAL;
 	}
 	while (r == 0 && !s.done) {
@@ -616,7 +604,7 @@ int polo_tls_read_msg(SSL *ssl, char *buf, size_t max,
 			scan_bytes(&s, buf + len, n);
 			len += n;
 			if (len > max) {
-				say(why, whylen, "message longer than %zu "
+				polo_why(why, whylen, "message longer than %zu "
 				    "bytes", max);
 				r = -EMSGSIZE;
 			}
@@ -650,7 +638,7 @@ void polo_tls_peer_subject(SSL *ssl, char *buf, size_t len)
 	if (buf == NULL || len == 0)
 		return;
 	if (cert == NULL) {
-		say(buf, len, "(none)");
+		polo_why(buf, len, "(none)");
 		return;
 	}
 	bio = BIO_new(BIO_s_mem());
@@ -664,7 +652,7 @@ void polo_tls_peer_subject(SSL *ssl, char *buf, size_t len)
 		n = 0;
 	BIO_free(bio);
 	if (n < 0)
-		say(buf, len, "(unknown)");
+		polo_why(buf, len, "(unknown)");
 	else
 		buf[n] = '\0';
 	clean_text(buf);

@@ -31,4 +31,9 @@ bool polo_valid_abs_path(const char *s);
 /* A single file name: [A-Za-z0-9_.-]+, not "." or "..", at most NAME_MAX. */
 bool polo_valid_file_name(const char *s);
 
+/* Write a one-line reason into why[whylen] (if why is not NULL): reasons
+ * are advice for log lines, so truncation is harmless. */
+void polo_why(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif
