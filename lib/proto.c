@@ -34,7 +34,6 @@
 
 /* ---- reasons ---- */
 
-
 /* Copy at most n bytes of untrusted src (not NUL-terminated) into dst as
  * printable ASCII: a peer's bytes must not become terminal escapes or fake
  * log lines. */
