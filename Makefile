@@ -43,10 +43,11 @@ LIB_A   := $(B)/libpolohook.a
 MODULE  := $(B)/pam_polohook.so
 RUNNER  := $(B)/polohook-run
 CTL     := $(B)/polohookctl
+HOOKD   := $(B)/hookd
 T_CSRC  := $(wildcard t/*.c)
 T_BIN   := $(T_CSRC:t/%.c=$(B)/t/%)
 
-all: $(LIB_A) $(MODULE) $(RUNNER) $(CTL)
+all: $(LIB_A) $(MODULE) $(RUNNER) $(CTL) $(HOOKD)
 
 $(B)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
@@ -70,6 +71,11 @@ $(RUNNER): pam_polohook/polohook-run.c $(LIB_A)
 # The admin CLI (jansson for sessions --json).
 $(CTL): hookd/polohookctl.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS) -ljansson
+
+# The node daemon: monitor (root) + worker/connection children (unprivileged).
+$(HOOKD): hookd/hookd.c hookd/hookd_priv.c hookd/hookd.h $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ hookd/hookd.c \
+	    hookd/hookd_priv.c $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
 
 # Test programs. The PAM harness exports syslog()/vsyslog() so that what
 # libpam and the module log can be captured (see t/pamh.c).
@@ -103,7 +109,9 @@ install: all
 	install -m 0644 $(MODULE) $(DESTDIR)$(SECUREDIR)/pam_polohook.so
 	install -m 0755 $(RUNNER) $(DESTDIR)$(LIBEXECDIR)/polohook/polohook-run
 	install -m 0755 $(CTL) $(DESTDIR)$(SBINDIR)/polohookctl
-	install -m 0644 man/pam_polohook.8 man/polohookctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0755 $(HOOKD) $(DESTDIR)$(SBINDIR)/hookd
+	install -m 0644 man/pam_polohook.8 man/polohookctl.8 man/hookd.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/session-scripts.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	sh tools/install-tree.sh session.d $(DESTDIR)$(SYSCONFDIR)/session.d
 

@@ -1,0 +1,971 @@
+/* hookd: the polohook node daemon. Answers MarcoPolo discovery for the
+ * service "polousers" and creates users' homes on request over mutual
+ * TLS (PROTOCOL.md).
+ *
+ * Privilege separation, as OpenSSH:
+ *   monitor (root)   reads the config, opens the sockets, reads the TLS
+ *                    key, and then only does what hookd_priv.c decides,
+ *                    for fixed-size requests it trusts no byte of;
+ *   worker           the [hookd] user, no way back to root: answers
+ *                    discovery, accepts connections, forks one child per
+ *                    connection and hands the monitor that child's end of
+ *                    a SEQPACKET pair;
+ *   connection child the [hookd] user: TLS, reads and parses the request,
+ *                    asks the monitor, replies, exits. Every deadline is
+ *                    its own, so one slow peer stalls nobody else.
+ *
+ * MUST rules for this file:
+ *  - no network byte is read by a process that holds privilege;
+ *  - the worker and its children verify that root cannot be regained
+ *    before they touch the network;
+ *  - every resource is bounded: connections (max_conns, in the worker and
+ *    again in the monitor), request size (POLO_REQ_MAX), time (handshake_ms,
+ *    idle_ms per connection), and the monitor waits for nothing without a
+ *    deadline but its own poll;
+ *  - every fd is CLOEXEC, and a forked process closes what it does not
+ *    own. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "conf.h"
+#include "discover.h"
+#include "hookd.h"
+#include "log.h"
+#include "proto.h"
+#include "tls.h"
+#include "util.h"
+
+#define LISTEN_BACKLOG	64
+#define CONNS_LIMIT	1024	/* the largest max_conns the config allows */
+#define PER_WAKEUP	64	/* accepts / datagrams / fds per poll round */
+#define STOP_MS		2000	/* a worker gets this long after SIGTERM */
+#define RESTART_MS	1000	/* at most one worker restart per second */
+#define PEER_MAX	64	/* "255.255.255.255:65535" and then some */
+#define SUBJECT_LEN	300
+
+static const char *const services[] = { "polousers" };
+
+/* ---- logging ---- */
+
+static bool foreground;
+
+static const char *level_name(int prio)
+{
+	static const char *const names[] = { "emergency", "alert",
+		"critical", "error", "warning", "notice", "info", "debug" };
+
+	return names[prio & 7];
+}
+
+static void emit(void *ctx, int prio, const char *msg)
+{
+	char line[1100];
+	size_t i;
+
+	(void)ctx;
+	(void)polo_strlcpy(line, "", sizeof line);
+	for (i = 0; msg[i] != '\0' && i < sizeof line - 1; i++)
+		line[i] = ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f) ?
+			  '?' : msg[i];
+	line[i] = '\0';
+	if (foreground)
+		fprintf(stderr, "hookd[%ld]: %s: %s\n", (long)getpid(),
+			level_name(prio), line);
+	else
+		syslog(prio, "%s", line);
+}
+
+static struct polo_log lg = { .emit = emit };
+
+/* ---- settings: what one reading of the config gives ---- */
+
+struct settings {
+	struct polo_conf conf;
+	SSL_CTX *ctx;		/* holds the key: read as root, here */
+	uid_t uid;		/* the [hookd] user */
+	gid_t gid;
+	int lfd;		/* TCP, [hookd] port */
+	int dfd;		/* UDP, discovery */
+};
+
+static int tcp_listen(unsigned long port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_ANY) };
+	int fd, one = 1, e;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    listen(fd, LISTEN_BACKLOG) < 0)
+		goto fail;
+	return fd;
+fail:
+	e = errno;
+	polo_log(&lg, LOG_ERR, "listen on TCP port %lu: %s", port, strerror(e));
+	if (fd >= 0)
+		close(fd);
+	return -e;
+}
+
+static void disc_conf(const struct polo_cluster_conf *cl,
+		      struct polo_disc_conf *d)
+{
+	polo_disc_defaults(d);
+	(void)polo_strlcpy(d->group, cl->group, sizeof d->group);
+	d->port = (unsigned)cl->port;
+	(void)polo_strlcpy(d->iface, cl->interface, sizeof d->iface);
+}
+
+static bool same_disc(const struct polo_cluster_conf *a,
+		      const struct polo_cluster_conf *b)
+{
+	return a->port == b->port && strcmp(a->group, b->group) == 0 &&
+	       strcmp(a->interface, b->interface) == 0;
+}
+
+static int steal(int *fd)
+{
+	int r = *fd;
+
+	*fd = -1;
+	return r;
+}
+
+static void settings_free(struct settings *s)
+{
+	SSL_CTX_free(s->ctx);
+	s->ctx = NULL;
+	if (s->lfd >= 0)
+		close(s->lfd);
+	if (s->dfd >= 0)
+		close(s->dfd);
+	s->lfd = s->dfd = -1;
+}
+
+/* Read the config at path into s. Sockets whose settings did not change
+ * are taken over from old (so a reload never loses the port). 0, or -1
+ * with everything logged and old untouched. */
+static int settings_load(struct settings *s, const char *path,
+			 struct settings *old, bool debug)
+{
+	struct polo_tls_conf t = { 0 };
+	struct polo_disc_conf d;
+	struct passwd *pw;
+	int r, lfd = -1, dfd = -1;
+
+	*s = (struct settings){ .lfd = -1, .dfd = -1 };
+	polo_conf_defaults(&s->conf);
+	r = polo_conf_load(&s->conf, path, &lg);
+	if (r == -ENOENT)
+		polo_log(&lg, LOG_ERR, "config %.300s: %s", path,
+			 strerror(ENOENT));
+	if (r < 0)
+		return -1;
+	lg.debug = debug || s->conf.debug;
+
+	errno = 0;
+	pw = getpwnam(s->conf.cl.user);
+	if (pw == NULL) {
+		polo_log(&lg, LOG_ERR, "config %.300s: [hookd] user %s: %s",
+			 path, s->conf.cl.user, errno ? strerror(errno) :
+			 "no such user");
+		return -1;
+	}
+	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+		polo_log(&lg, LOG_ERR, "config %.300s: [hookd] user %s has uid "
+			 "or gid 0: the network side must not run as root",
+			 path, s->conf.cl.user);
+		return -1;
+	}
+	s->uid = pw->pw_uid;
+	s->gid = pw->pw_gid;
+
+	(void)polo_strlcpy(t.ca, s->conf.cl.ca, sizeof t.ca);
+	(void)polo_strlcpy(t.cert, s->conf.cl.cert, sizeof t.cert);
+	(void)polo_strlcpy(t.key, s->conf.cl.key, sizeof t.key);
+	t.verify_name = s->conf.cl.verify_name;
+	s->ctx = polo_tls_server_ctx(&t, &lg);
+	if (s->ctx == NULL)
+		return -1;
+
+	/* nothing may fail after the sockets are taken from old */
+	if (old == NULL || old->lfd < 0 ||
+	    old->conf.cl.hookd_port != s->conf.cl.hookd_port) {
+		lfd = tcp_listen(s->conf.cl.hookd_port);
+		if (lfd < 0)
+			goto fail;
+	}
+	if (old == NULL || old->dfd < 0 || !same_disc(&old->conf.cl,
+						       &s->conf.cl)) {
+		disc_conf(&s->conf.cl, &d);
+		dfd = polo_disc_listen(&d, &lg);
+		if (dfd < 0)
+			goto fail;
+	}
+	s->lfd = lfd >= 0 ? lfd : steal(&old->lfd);
+	s->dfd = dfd >= 0 ? dfd : steal(&old->dfd);
+	return 0;
+fail:
+	if (lfd >= 0)
+		close(lfd);
+	SSL_CTX_free(s->ctx);
+	s->ctx = NULL;
+	return -1;
+}
+
+/* ---- privilege drop ---- */
+
+static int drop_privileges(uid_t uid, gid_t gid)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		polo_log(&lg, LOG_ERR, "worker: cannot drop privileges to "
+			 "%u:%u: %s", (unsigned)uid, (unsigned)gid,
+			 strerror(errno));
+		return -1;
+	}
+	/* verify, as OpenSSH's permanently_set_uid does */
+	if (setuid(0) != -1 || seteuid(0) != -1 || setgid(0) != -1 ||
+	    getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 ||
+	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid ||
+	    sg != gid || getgroups(0, NULL) != 0) {
+		polo_log(&lg, LOG_ERR, "worker: privileges not dropped: root "
+			 "could be regained");
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		polo_log(&lg, LOG_ERR, "worker: PR_SET_NO_NEW_PRIVS: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void peer_name(const struct sockaddr_in *sa, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (inet_ntop(AF_INET, &sa->sin_addr, a, sizeof a) == NULL)
+		(void)polo_strlcpy(a, "?", sizeof a);
+	(void)snprintf(buf, len, "%s:%u", a, ntohs(sa->sin_port));
+}
+
+/* ---- connection child ---- */
+
+struct conn {
+	SSL *ssl;
+	int fd;			/* the TCP connection */
+	int mon;		/* our end of the pair whose other end the monitor holds */
+	unsigned long deadline;	/* the connection's whole life */
+	char peer[PEER_MAX];
+	char subject[SUBJECT_LEN];
+};
+
+/* Ask the monitor; a fills with its answer or a local failure. */
+static void ask_monitor(struct conn *c, const struct polo_home_req *rq,
+			struct hookd_ans *a)
+{
+	struct hookd_req q = { .uid = (uint32_t)rq->uid,
+			       .gid = (uint32_t)rq->gid };
+	struct pollfd p = { .fd = c->mon, .events = POLLIN };
+	unsigned long now;
+	ssize_t n;
+	int r;
+
+	*a = (struct hookd_ans){ .code = EIO };
+	(void)polo_strlcpy(a->text, "internal error", sizeof a->text);
+	if (polo_strlcpy(q.home, rq->home, sizeof q.home) < 0 ||
+	    send(c->mon, &q, sizeof q, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)sizeof q) {
+		polo_log(&lg, LOG_ERR, "%s: cannot reach the monitor: %s",
+			 c->peer, strerror(errno));
+		return;
+	}
+	for (;;) {
+		now = polo_now_ms();
+		if (now >= c->deadline) {
+			(void)polo_strlcpy(a->text, "timed out",
+					   sizeof a->text);
+			return;
+		}
+		r = poll(&p, 1, (int)(c->deadline - now));
+		if (r > 0)
+			break;
+		if (r < 0 && errno != EINTR)
+			return;
+	}
+	n = recv(c->mon, a, sizeof *a, MSG_TRUNC | MSG_DONTWAIT);
+	if (n != (ssize_t)sizeof *a) {
+		*a = (struct hookd_ans){ .code = EIO };
+		(void)polo_strlcpy(a->text, "internal error", sizeof a->text);
+		return;
+	}
+	a->status[sizeof a->status - 1] = '\0';
+	a->text[sizeof a->text - 1] = '\0';
+	a->user[sizeof a->user - 1] = '\0';
+}
+
+static void reply(struct conn *c, const char *msg, int len)
+{
+	char why[256];
+
+	if (len < 0)
+		return;
+	if (polo_tls_write_all(c->ssl, msg, (size_t)len, c->deadline, why,
+			       sizeof why) < 0)
+		polo_log(&lg, LOG_WARNING, "%s [%s]: reply not sent: %s",
+			 c->peer, c->subject, why);
+}
+
+static void serve(struct conn *c)
+{
+	char buf[POLO_REQ_MAX + 1], out[POLO_REQ_MAX], why[512];
+	struct polo_home_req rq;
+	struct hookd_ans a;
+	int n, r;
+
+	n = polo_tls_read_msg(c->ssl, buf, POLO_REQ_MAX, c->deadline, why,
+			      sizeof why);
+	if (n < 0) {
+		polo_log(&lg, LOG_WARNING, "request from %s [%s]: no request: "
+			 "%s", c->peer, c->subject, why);
+		if (n == -EMSGSIZE)
+			reply(c, out, polo_home_reply_error(out, sizeof out,
+				"request too large"));
+		return;
+	}
+	r = polo_home_req_parse(buf, (size_t)n, &rq, why, sizeof why);
+	if (r == -ENOTSUP) {
+		polo_log(&lg, LOG_WARNING, "request from %s [%s]: unknown "
+			 "command", c->peer, c->subject);
+		reply(c, out, polo_home_reply_unknown(out, sizeof out));
+		return;
+	}
+	if (r < 0) {
+		polo_log(&lg, LOG_WARNING, "request from %s [%s]: invalid "
+			 "request: %s", c->peer, c->subject, why);
+		reply(c, out, polo_home_reply_error(out, sizeof out, why));
+		return;
+	}
+	ask_monitor(c, &rq, &a);
+	polo_log(&lg, a.code == 0 ? LOG_INFO : LOG_WARNING, "request from %s "
+		 "[%s]: user %s uid %lu gid %lu home %.200s: %s%s", c->peer,
+		 c->subject, a.user[0] ? a.user : "?", rq.uid, rq.gid, rq.home,
+		 a.code == 0 ? "" : "refused: ",
+		 a.code == 0 ? a.status : a.text);
+	if (a.code == 0)
+		reply(c, out, polo_home_reply_ok(out, sizeof out, a.status));
+	else
+		reply(c, out, polo_home_reply_error(out, sizeof out, a.text));
+}
+
+static void conn_main(const struct settings *s, int fd, int mon,
+		      const char *peer, unsigned long start)
+{
+	struct conn c = { .fd = fd, .mon = mon, .subject = "(none)",
+			  .deadline = start + s->conf.cl.idle_ms_conn };
+	unsigned long hs = start + s->conf.cl.handshake_ms;
+	char why[512];
+	int r;
+
+	(void)polo_strlcpy(c.peer, peer, sizeof c.peer);
+	c.ssl = SSL_new(s->ctx);
+	if (c.ssl == NULL || SSL_set_fd(c.ssl, fd) != 1) {
+		polo_log(&lg, LOG_ERR, "%s: cannot set up TLS", peer);
+		goto out;
+	}
+	r = polo_tls_handshake(c.ssl, true, hs < c.deadline ? hs : c.deadline,
+			       why, sizeof why);
+	polo_tls_peer_subject(c.ssl, c.subject, sizeof c.subject);
+	if (r < 0) {
+		polo_log(&lg, LOG_WARNING, "connection from %s [%s]: handshake "
+			 "failed: %s", peer, c.subject, why);
+		goto out;
+	}
+	serve(&c);
+	(void)SSL_shutdown(c.ssl);	/* best effort, never waited for */
+out:
+	SSL_free(c.ssl);
+}
+
+/* ---- worker ---- */
+
+struct worker {
+	const struct settings *s;
+	int ctl;		/* to the monitor */
+	int sfd;		/* signalfd: SIGCHLD */
+	pid_t kids[CONNS_LIMIT];
+	size_t nkids;
+	char host[POLO_HOSTNAME_MAX + 1];
+};
+
+static void reap_kids(struct worker *w)
+{
+	struct signalfd_siginfo si;
+	size_t i = 0;
+
+	while (read(w->sfd, &si, sizeof si) == (ssize_t)sizeof si)
+		;
+	while (i < w->nkids) {
+		if (waitpid(w->kids[i], NULL, WNOHANG) == w->kids[i])
+			w->kids[i] = w->kids[--w->nkids];
+		else
+			i++;
+	}
+}
+
+static int send_fd(int ctl, int fd)
+{
+	char byte = 'c';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof u.buf };
+	struct cmsghdr *cm;
+
+	memset(&u, 0, sizeof u);
+	cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	return sendmsg(ctl, &m, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+static void child_signals(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	(void)signal(SIGCHLD, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void accept_one(struct worker *w, int cfd, const char *peer,
+		       unsigned long start)
+{
+	int sp[2] = { -1, -1 }, r;
+	pid_t pid, me = getpid();
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		polo_log(&lg, LOG_ERR, "connection from %s dropped: socketpair: "
+			 "%s", peer, strerror(errno));
+		return;
+	}
+	r = send_fd(w->ctl, sp[0]);
+	if (r < 0) {
+		polo_log(&lg, LOG_WARNING, "connection from %s dropped: monitor "
+			 "busy: %s", peer, strerror(-r));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		polo_log(&lg, LOG_ERR, "connection from %s dropped: fork: %s",
+			 peer, strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		child_signals();
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+		    getppid() != me)
+			_exit(1);	/* the worker is gone already */
+		close(sp[0]);
+		close(w->ctl);
+		close(w->sfd);
+		close(w->s->lfd);
+		close(w->s->dfd);
+		conn_main(w->s, cfd, sp[1], peer, start);
+		_exit(0);
+	}
+	w->kids[w->nkids++] = pid;
+	polo_log(&lg, LOG_DEBUG, "connection from %s: child %ld", peer,
+		 (long)pid);
+out:
+	close(sp[0]);
+	close(sp[1]);
+}
+
+static void accept_some(struct worker *w)
+{
+	struct sockaddr_in sa;
+	socklen_t salen;
+	char peer[PEER_MAX];
+	int i, cfd;
+
+	for (i = 0; i < PER_WAKEUP; i++) {
+		salen = sizeof sa;
+		memset(&sa, 0, sizeof sa);
+		cfd = accept4(w->s->lfd, (struct sockaddr *)&sa, &salen,
+			      SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				polo_log(&lg, LOG_ERR, "accept: %s",
+					 strerror(errno));
+			return;
+		}
+		peer_name(&sa, peer, sizeof peer);
+		if (w->nkids >= w->s->conf.cl.max_conns ||
+		    w->nkids >= CONNS_LIMIT)
+			polo_log(&lg, LOG_WARNING, "connection from %s refused: "
+				 "max_conns (%lu) reached", peer,
+				 w->s->conf.cl.max_conns);
+		else
+			accept_one(w, cfd, peer, polo_now_ms());
+		close(cfd);
+	}
+}
+
+static void answer_some(struct worker *w)
+{
+	const char *const *sv = services;
+	int i;
+
+	for (i = 0; i < PER_WAKEUP; i++)
+		if (polo_disc_answer(w->s->dfd, w->host, sv, 1, &lg) < 0)
+			return;
+}
+
+static void __attribute__((noreturn))
+worker_main(const struct settings *s, int ctl, pid_t monitor)
+{
+	struct worker w = { .s = s, .ctl = ctl, .sfd = -1 };
+	struct pollfd p[4];
+	sigset_t chld;
+
+	(void)setpgid(0, 0);	/* so the monitor can stop us and our kids */
+	(void)signal(SIGHUP, SIG_IGN);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	(void)sigprocmask(SIG_SETMASK, &chld, NULL);
+	if (drop_privileges(s->uid, s->gid) < 0)
+		_exit(1);
+	/* the drop cleared any parent-death signal: set it now */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 ||
+	    getppid() != monitor)
+		_exit(1);
+	w.sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (w.sfd < 0) {
+		polo_log(&lg, LOG_ERR, "worker: signalfd: %s", strerror(errno));
+		_exit(1);
+	}
+	if (gethostname(w.host, sizeof w.host - 1) < 0)
+		(void)polo_strlcpy(w.host, "localhost", sizeof w.host);
+	w.host[sizeof w.host - 1] = '\0';
+	polo_log(&lg, LOG_INFO, "worker running as uid %u: TCP port %lu, "
+		 "discovery %s:%lu", (unsigned)getuid(), s->conf.cl.hookd_port,
+		 s->conf.cl.group, s->conf.cl.port);
+	for (;;) {
+		p[0] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = s->dfd, .events = POLLIN };
+		p[2] = (struct pollfd){ .fd = w.sfd, .events = POLLIN };
+		p[3] = (struct pollfd){ .fd = ctl, .events = POLLIN };
+		if (poll(p, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			polo_log(&lg, LOG_ERR, "worker: poll: %s",
+				 strerror(errno));
+			_exit(1);
+		}
+		if (p[3].revents)	/* the monitor never writes: gone */
+			_exit(0);
+		if (p[2].revents)
+			reap_kids(&w);
+		if (p[1].revents)
+			answer_some(&w);
+		if (p[0].revents)
+			accept_some(&w);
+	}
+}
+
+/* ---- monitor ---- */
+
+struct monitor {
+	const char *path;
+	bool debug;
+	struct settings s;
+	pid_t worker;		/* -1: none */
+	int ctl;		/* our end of the control pair, -1: none */
+	int sfd;		/* signalfd: TERM INT HUP CHLD */
+	int req[CONNS_LIMIT];	/* connections' pairs, oldest first */
+	size_t nreq;
+	unsigned long started;	/* when the worker last started */
+	unsigned long restart_at; /* 0: no restart pending */
+};
+
+static void drop_requests(struct monitor *m)
+{
+	while (m->nreq > 0)
+		close(m->req[--m->nreq]);
+}
+
+static int worker_start(struct monitor *m)
+{
+	int sp[2];
+	pid_t pid, me = getpid();
+
+	m->restart_at = 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		polo_log(&lg, LOG_ERR, "socketpair: %s", strerror(errno));
+		goto retry;
+	}
+	pid = fork();
+	if (pid < 0) {
+		polo_log(&lg, LOG_ERR, "fork: %s", strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		goto retry;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		close(m->sfd);
+		drop_requests(m);
+		worker_main(&m->s, sp[1], me);
+	}
+	(void)setpgid(pid, pid);	/* the worker does it too: no race */
+	close(sp[1]);
+	(void)fcntl(sp[0], F_SETFL, O_NONBLOCK);
+	m->ctl = sp[0];
+	m->worker = pid;
+	m->started = polo_now_ms();
+	return 0;
+retry:
+	m->restart_at = polo_now_ms() + RESTART_MS;
+	return -1;
+}
+
+static void log_exit(pid_t pid, int st)
+{
+	if (WIFEXITED(st))
+		polo_log(&lg, LOG_ERR, "worker %ld exited with status %d",
+			 (long)pid, WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		polo_log(&lg, LOG_ERR, "worker %ld killed by signal %d",
+			 (long)pid, WTERMSIG(st));
+}
+
+/* Has the worker exited? Not reaped yet (WNOWAIT): while it is a zombie
+ * its pid, and so its process group id, cannot be reused, and killing
+ * the group cannot hit anyone else. */
+static bool worker_exited(pid_t pid)
+{
+	siginfo_t si = { 0 };
+
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0
+	       && si.si_pid == pid;
+}
+
+/* Stop the worker and its connection children (one process group):
+ * SIGTERM, at most STOP_MS, then SIGKILL. */
+static void worker_stop(struct monitor *m)
+{
+	unsigned long until = polo_now_ms() + STOP_MS;
+	struct timespec ten = { 0, 10 * 1000 * 1000 };
+	bool gone;
+
+	if (m->ctl >= 0)
+		close(m->ctl);
+	m->ctl = -1;
+	drop_requests(m);
+	if (m->worker < 0)
+		return;
+	(void)kill(-m->worker, SIGTERM);
+	while (!(gone = worker_exited(m->worker)) && polo_now_ms() < until)
+		(void)nanosleep(&ten, NULL);
+	if (!gone)
+		polo_log(&lg, LOG_WARNING, "worker %ld did not stop: killed",
+			 (long)m->worker);
+	/* and any connection child still there */
+	(void)kill(-m->worker, SIGKILL);
+	while (waitpid(m->worker, NULL, 0) < 0 && errno == EINTR)
+		;
+	m->worker = -1;
+}
+
+static void reap_worker(struct monitor *m)
+{
+	unsigned long now = polo_now_ms();
+	int st;
+
+	if (m->worker < 0 || !worker_exited(m->worker))
+		return;
+	(void)kill(-m->worker, SIGKILL);	/* its children, if any */
+	while (waitpid(m->worker, &st, 0) < 0)
+		if (errno != EINTR)
+			return;
+	log_exit(m->worker, st);
+	m->worker = -1;
+	if (m->ctl >= 0)
+		close(m->ctl);
+	m->ctl = -1;
+	drop_requests(m);
+	m->restart_at = m->started + RESTART_MS > now ?
+			m->started + RESTART_MS : now;
+	polo_log(&lg, LOG_NOTICE, "restarting the worker in %lu ms",
+		 m->restart_at - now);
+}
+
+static void reload(struct monitor *m)
+{
+	struct settings ns;
+
+	polo_log(&lg, LOG_NOTICE, "SIGHUP: reading %.300s", m->path);
+	if (settings_load(&ns, m->path, &m->s, m->debug) < 0) {
+		polo_log(&lg, LOG_ERR, "config %.300s not reloaded: keeping the "
+			 "running settings", m->path);
+		lg.debug = m->debug || m->s.conf.debug;
+		return;
+	}
+	/* open connections are cut: they were accepted under the old
+	 * settings, and their clients retry within their own deadlines */
+	worker_stop(m);
+	settings_free(&m->s);
+	m->s = ns;
+	(void)worker_start(m);
+	polo_log(&lg, LOG_NOTICE, "config %.300s reloaded", m->path);
+}
+
+/* Is fd what a worker should send: a SEQPACKET unix socket? */
+static bool is_pair_end(int fd)
+{
+	int type = 0, dom = 0;
+	socklen_t l1 = sizeof type, l2 = sizeof dom;
+
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l1) == 0 &&
+	       getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l2) == 0 &&
+	       type == SOCK_SEQPACKET && dom == AF_UNIX;
+}
+
+/* New connections from the worker: one fd per message. */
+static void take_fds(struct monitor *m)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct cmsghdr *cm;
+	char byte;
+	int i, k, n, fd;
+	ssize_t got;
+
+	for (i = 0; i < PER_WAKEUP && m->ctl >= 0; i++) {
+		struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = u.buf,
+				      .msg_controllen = sizeof u.buf };
+
+		got = recvmsg(m->ctl, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (got <= 0) {		/* worker gone: reap_worker restarts */
+			close(m->ctl);
+			m->ctl = -1;
+			return;
+		}
+		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+			if (cm->cmsg_level != SOL_SOCKET ||
+			    cm->cmsg_type != SCM_RIGHTS)
+				continue;
+			n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			for (k = 0; k < n; k++) {
+				memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int),
+				       sizeof fd);
+				if (k > 0 || !is_pair_end(fd)) {
+					polo_log(&lg, LOG_WARNING, "worker sent "
+						 "an unexpected fd: closed");
+					close(fd);
+				} else if (m->nreq >= m->s.conf.cl.max_conns ||
+					   m->nreq >= CONNS_LIMIT) {
+					polo_log(&lg, LOG_WARNING, "max_conns "
+						 "(%lu) requests pending: new "
+						 "one closed",
+						 m->s.conf.cl.max_conns);
+					close(fd);
+				} else {
+					m->req[m->nreq++] = fd;
+				}
+			}
+		}
+	}
+}
+
+static void serve_requests(struct monitor *m, const struct pollfd *p,
+			   size_t np)
+{
+	size_t i, j;
+
+	/* p[i] is m->req[i]: fds only removed below, after the scan */
+	for (i = 0; i < np && i < m->nreq; i++) {
+		if (p[i].revents == 0)
+			continue;
+		if (p[i].revents & POLLIN)
+			(void)hookd_priv_serve(m->req[i], &m->s.conf, &lg);
+		close(m->req[i]);	/* one request per connection */
+		m->req[i] = -1;
+	}
+	for (i = j = 0; i < m->nreq; i++)
+		if (m->req[i] >= 0)
+			m->req[j++] = m->req[i];
+	m->nreq = j;
+}
+
+/* 1: stop asked, 0: go on */
+static int on_signals(struct monitor *m)
+{
+	struct signalfd_siginfo si;
+	int stop = 0;
+
+	while (read(m->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			polo_log(&lg, LOG_NOTICE, "signal %u: stopping",
+				 si.ssi_signo);
+			stop = 1;
+			break;
+		case SIGHUP:
+			if (!stop)
+				reload(m);
+			break;
+		case SIGCHLD:
+			reap_worker(m);
+			break;
+		default:
+			break;
+		}
+	}
+	return stop;
+}
+
+static int monitor_loop(struct monitor *m)
+{
+	struct pollfd p[CONNS_LIMIT + 2];
+	unsigned long now;
+	size_t i, np;
+	int timeout;
+
+	for (;;) {
+		for (i = 0; i < m->nreq; i++)
+			p[i] = (struct pollfd){ .fd = m->req[i],
+						.events = POLLIN };
+		np = m->nreq;
+		p[np] = (struct pollfd){ .fd = m->sfd, .events = POLLIN };
+		p[np + 1] = (struct pollfd){ .fd = m->ctl, .events = POLLIN };
+		timeout = -1;
+		if (m->restart_at != 0) {
+			now = polo_now_ms();
+			timeout = m->restart_at > now ?
+				  (int)(m->restart_at - now) : 0;
+		}
+		if (poll(p, np + 2, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			polo_log(&lg, LOG_ERR, "poll: %s", strerror(errno));
+			return 1;
+		}
+		if (p[np].revents && on_signals(m))
+			return 0;
+		if (m->ctl >= 0 && p[np + 1].revents)
+			take_fds(m);
+		serve_requests(m, p, np);
+		if (m->restart_at != 0 && polo_now_ms() >= m->restart_at &&
+		    m->worker < 0)
+			(void)worker_start(m);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hookd -c CONFIG [-f] [-d]\n"
+		"  -c CONFIG  the config file (session-scripts.conf(5))\n"
+		"  -f         log to stderr instead of syslog\n"
+		"  -d         log debug messages too\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct monitor m = { .worker = -1, .ctl = -1, .sfd = -1 };
+	sigset_t set;
+	int opt, rc;
+
+	while ((opt = getopt(argc, argv, "c:fdh")) != -1) {
+		switch (opt) {
+		case 'c': m.path = optarg; break;
+		case 'f': foreground = true; break;
+		case 'd': m.debug = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (m.path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!foreground)
+		openlog("hookd", LOG_PID, LOG_AUTHPRIV);
+	lg.debug = m.debug;
+	if (geteuid() != 0) {
+		polo_log(&lg, LOG_ERR, "must be started as root");
+		return 1;
+	}
+	(void)signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
+	    (m.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		polo_log(&lg, LOG_ERR, "signalfd: %s", strerror(errno));
+		return 1;
+	}
+	if (settings_load(&m.s, m.path, NULL, m.debug) < 0) {
+		close(m.sfd);
+		return 1;
+	}
+	polo_log(&lg, LOG_NOTICE, "started: config %.300s, ack %s",
+		 m.path, m.s.conf.cl.ack == POLO_ACK_EARLY ? "early" : "done");
+	(void)worker_start(&m);
+	rc = monitor_loop(&m);
+	worker_stop(&m);
+	settings_free(&m.s);
+	close(m.sfd);
+	polo_log(&lg, LOG_NOTICE, "stopped");
+	if (!foreground)
+		closelog();
+	return rc;
+}

@@ -1,0 +1,71 @@
+# t/cluster.sh — N test nodes on this machine, sourced after t/lib.sh:
+# network namespaces joined by a bridge in a switch namespace (nothing on
+# the host's network), each node with its own mount namespace holding a
+# private tmpfs /home. Everything is named with this run's prefix and
+# removed by cluster_teardown (called from the EXIT trap).
+#
+#   cluster_setup N        nodes 1..N at 10.232.0.1K/24 on eth0
+#   on K CMD...            run CMD on node K (its network and /home)
+#   bg_on K CMD...         the same in the background; pid in $BGPID
+#   cluster_teardown       kill what bg_on started, unmount, delete netns
+CP=pc$$
+CNETNS=""
+CPIDS=""
+CMNT=$T/mnt
+
+cluster_teardown() {
+	for p in $CPIDS; do kill -TERM "$p" 2>/dev/null; done
+	for p in $CPIDS; do
+		_i=0
+		while kill -0 "$p" 2>/dev/null && [ $_i -lt 50 ]; do
+			sleep 0.1; _i=$((_i + 1))
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	CPIDS=""
+	for f in "$CMNT"/n*.mnt; do
+		[ -e "$f" ] && umount "$f" 2>/dev/null
+	done
+	mountpoint -q "$CMNT" 2>/dev/null && umount "$CMNT"
+	for ns in $CNETNS; do ip netns del "$ns"; done
+	CNETNS=""
+}
+
+cluster_setup() {
+	_n=$1
+	ip netns add $CP-sw || return 1
+	CNETNS="$CP-sw"
+	ip -n $CP-sw link add br0 type bridge
+	ip -n $CP-sw link set br0 type bridge mcast_snooping 0
+	ip -n $CP-sw link set br0 up
+	mkdir -p "$CMNT"
+	mount --bind "$CMNT" "$CMNT" && mount --make-private "$CMNT" || return 1
+	_k=1
+	while [ $_k -le $_n ]; do
+		ip netns add $CP-n$_k || return 1
+		CNETNS="$CNETNS $CP-n$_k"
+		ip link add eth0 netns $CP-n$_k type veth peer name p$_k netns $CP-sw
+		ip -n $CP-sw link set p$_k master br0 up
+		ip -n $CP-n$_k addr add 10.232.0.1$_k/24 dev eth0
+		ip -n $CP-n$_k link set lo up
+		ip -n $CP-n$_k link set eth0 up
+		ip -n $CP-n$_k route add 224.0.0.0/4 dev eth0
+		touch "$CMNT/n$_k.mnt"
+		unshare --mount="$CMNT/n$_k.mnt" --propagation private \
+			mount -t tmpfs -o mode=0755 polohome /home || return 1
+		_k=$((_k + 1))
+	done
+}
+
+on() {
+	_k=$1; shift
+	nsenter --mount="$CMNT/n$_k.mnt" --net=/run/netns/$CP-n$_k "$@"
+}
+
+bg_on() {
+	_k=$1; shift
+	nsenter --mount="$CMNT/n$_k.mnt" --net=/run/netns/$CP-n$_k "$@" &
+	BGPID=$!
+	CPIDS="$CPIDS $BGPID"
+}
