@@ -44,10 +44,11 @@ MODULE  := $(B)/pam_polohook.so
 RUNNER  := $(B)/polohook-run
 CTL     := $(B)/polohookctl
 HOOKD   := $(B)/hookd
+MKHOME  := $(B)/polo-mkhome
 T_CSRC  := $(wildcard t/*.c)
 T_BIN   := $(T_CSRC:t/%.c=$(B)/t/%)
 
-all: $(LIB_A) $(MODULE) $(RUNNER) $(CTL) $(HOOKD)
+all: $(LIB_A) $(MODULE) $(RUNNER) $(CTL) $(HOOKD) $(MKHOME)
 
 $(B)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
@@ -76,6 +77,11 @@ $(CTL): hookd/polohookctl.c $(LIB_A)
 $(HOOKD): hookd/hookd.c hookd/hookd_priv.c hookd/hookd.h $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ hookd/hookd.c \
 	    hookd/hookd_priv.c $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
+
+# The cluster client hook: jansson for the wire messages, OpenSSL for TLS.
+$(MKHOME): hookd/polo-mkhome.c $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) \
+	    $(LIBS) $(NET_LIBS)
 
 # Test programs. The PAM harness exports syslog()/vsyslog() so that what
 # libpam and the module log can be captured (see t/pamh.c).
@@ -114,6 +120,12 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/session-scripts.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	sh tools/install-tree.sh session.d $(DESTDIR)$(SYSCONFDIR)/session.d
+	install -m 0755 $(MKHOME) $(DESTDIR)$(LIBEXECDIR)/polohook/polo-mkhome
+	install -m 0644 man/polo-mkhome.8 $(DESTDIR)$(MANDIR)/man8/
+	@# an admin's hook tree is theirs: the link is made only where none is
+	l=$(DESTDIR)$(SYSCONFDIR)/session.d/added/10W-polo-mkhome; \
+	    test -e "$$l" || test -L "$$l" || \
+	    ln -s $(LIBEXECDIR)/polohook/polo-mkhome "$$l"
 
 clean:
 	rm -rf $(B)

@@ -10,6 +10,13 @@ mode() { stat -c %a "$1" 2>/dev/null; }
 is "$(mode $D$SEC/pam_polohook.so)" 644 "pam_polohook.so installed 0644 in SECUREDIR"
 is "$(mode $D/usr/libexec/polohook/polohook-run)" 755 "polohook-run installed 0755 in libexec/polohook"
 is "$(mode $D/usr/sbin/polohookctl)" 755 "polohookctl installed 0755 in sbin"
+is "$(mode $D/usr/sbin/hookd)" 755 "hookd installed 0755 in sbin"
+is "$(mode $D/usr/libexec/polohook/polo-mkhome)" 755 "polo-mkhome installed 0755 in libexec/polohook"
+is "$(readlink $D/etc/session.d/added/10W-polo-mkhome)" "/usr/libexec/polohook/polo-mkhome" \
+	"the built-in hook is linked as added/10W-polo-mkhome"
+for m in man8/hookd.8 man8/polo-mkhome.8; do
+	is "$(mode $D/usr/share/man/$m)" 644 "$m installed"
+done
 is "$(mode $D/usr/share/man/man8/polohookctl.8)" 644 "polohookctl(8) installed"
 for d in added removed scripts/start scripts/stop; do
 	is "$(mode $D/etc/session.d/$d)" 755 "/etc/session.d/$d exists (0755)"

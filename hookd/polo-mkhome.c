@@ -1,0 +1,987 @@
+/*
+ * polo-mkhome: the built-in W hook that makes the user's home exist on
+ * every node of the cluster at login (DESIGN.md, "The cluster").
+ *
+ *   polo-mkhome [-c CONFIG] [-d] [session_added|session_removed]
+ *
+ * Installed as /etc/session.d/added/10W-polo-mkhome. It finds the nodes
+ * (MarcoPolo discovery for "polousers", plus the static [discovery] nodes
+ * and the last-seen set), asks all of them in parallel, over mutually
+ * authenticated TLS, to create the user's home, and prints one line per
+ * node. Exit status 0 only if every node asked succeeded, 1 otherwise,
+ * 2 on bad usage.
+ *
+ * Rules this file keeps (PROTOCOL.md: what the original client did wrong):
+ *  - nodes are asked in parallel, one child process per node, at most
+ *    WAVE_MAX at once; every connect, handshake, write and read has a
+ *    CLOCK_MONOTONIC deadline, and the parent kills (SIGKILL) and reaps,
+ *    by exact pid, every child still running at the wave's deadline: a
+ *    silent node costs at most its deadline;
+ *  - a missing certificate, a bad config or an unknown user is an error
+ *    return, never abort(); every socket and pipe is closed on every path
+ *    and opened O_CLOEXEC;
+ *  - the uid, gid and home sent are the ones our own NSS gives for
+ *    PAM_USER; the hook environment is only cross-checked against them;
+ *  - the server certificate must chain to the cluster CA and (verify_name)
+ *    carry the address we connected to; with TLS 1.3 a server may refuse
+ *    our certificate after our handshake succeeded, so only a reply that
+ *    parses as {"OK": 0} counts as success;
+ *  - the last-seen file is read only through a trusted path and replaced
+ *    atomically; text from the network or from files is printed cleaned
+ *    and capped;
+ *  - no global mutable state: main owns struct mk.
+ *
+ * Logging: the per-node results go to stdout, one line each; the module
+ * relays a W hook's stdout to syslog (LOG_AUTHPRIV, tagged with the hook's
+ * name), so they are logged exactly once. Diagnostics (config, TLS setup,
+ * discovery, the last-seen file) go to syslog directly, as "polo-mkhome"
+ * with their own priority, and also to stderr only when stderr is a
+ * terminal (an administrator running it by hand); under the module stderr
+ * is a pipe to syslog, and writing there would log them twice.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "conf.h"
+#include "discover.h"
+#include "fsutil.h"
+#include "log.h"
+#include "proto.h"
+#include "tls.h"
+#include "util.h"
+
+#define EXIT_FAIL	1
+#define EXIT_USAGE	2
+
+#define SERVICE		"polousers"
+#define STATE_NODES_MAX	1024	/* lines of the last-seen file */
+#define STATE_BYTES_MAX	(STATE_NODES_MAX * 17)	/* "255.255.255.255\n" */
+/* every source of nodes at its bound: discovery, last-seen, static */
+#define SET_MAX		(1024 + STATE_NODES_MAX + POLO_MAX_NODES)
+#define WAVE_MAX	64	/* children at once */
+#define WAVE_MARGIN_MS	500	/* after request_ms, before SIGKILL */
+#define WHY_MAX		200
+#define STATUS_LEN	65
+#define PW_BUF_MIN	4096
+#define PW_BUF_MAX	(1 << 20)
+
+/* What a child reports through its pipe: fixed size, one atomic write. */
+struct result {
+	char addr[INET_ADDRSTRLEN];
+	int ok;				/* 1: the node made or had the home */
+	char status[STATUS_LEN];	/* "created", "exists", or "" */
+	char why[WHY_MAX];		/* the failure, when !ok */
+};
+_Static_assert(sizeof(struct result) <= PIPE_BUF, "one atomic pipe write");
+
+/* A set of IPv4 addresses, host byte order. */
+struct nodeset {
+	uint32_t *v;
+	size_t n;
+};
+
+struct child {
+	pid_t pid;
+	int fd;			/* the read end of its pipe, -1 once done */
+	size_t got;		/* bytes of its result read so far */
+	struct result res;
+};
+
+struct mk {
+	struct polo_conf conf;
+	struct polo_log lg;
+	bool tty;			/* stderr is a terminal */
+	char req[POLO_REQ_MAX];		/* the Create-Home request */
+	size_t reqlen;
+	SSL_CTX *ctx;
+	struct nodeset targets;
+	struct result *res;		/* one per target, in target order */
+};
+
+/* ---- logging and text ---- */
+
+static void emit(void *ctx, int prio, const char *msg)
+{
+	const struct mk *m = ctx;
+
+	syslog(prio, "%s", msg);
+	if (m->tty)
+		fprintf(stderr, "polo-mkhome: %s\n", msg);
+}
+
+/* Printable ASCII only, NUL-terminated within len: text from a peer or a
+ * child never reaches a log line as it came. */
+static void clean(char *s, size_t len)
+{
+	size_t i;
+
+	s[len - 1] = '\0';
+	for (i = 0; s[i]; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			s[i] = '?';
+}
+
+static void say(char *why, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void say(char *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(why, WHY_MAX, fmt, ap);	/* truncation is fine */
+	va_end(ap);
+}
+
+/* ---- node sets ---- */
+
+static int set_init(struct nodeset *s)
+{
+	s->n = 0;
+	s->v = calloc(SET_MAX, sizeof *s->v);
+	return s->v ? 0 : -ENOMEM;
+}
+
+static int set_add(struct nodeset *s, const char *addr)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, addr, &a) != 1)
+		return -EINVAL;
+	if (s->n == SET_MAX)
+		return -ENOSPC;
+	s->v[s->n++] = ntohl(a.s_addr);
+	return 0;
+}
+
+static void set_addr(const struct nodeset *s, size_t i, char *buf)
+{
+	struct in_addr a = { .s_addr = htonl(s->v[i]) };
+
+	if (inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN) == NULL)
+		buf[0] = '\0';	/* cannot happen for AF_INET */
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sorted by address (numerically), each address once. */
+static void set_finish(struct nodeset *s)
+{
+	size_t i, o = 0;
+
+	qsort(s->v, s->n, sizeof *s->v, cmp_u32);
+	for (i = 0; i < s->n; i++)
+		if (o == 0 || s->v[o - 1] != s->v[i])
+			s->v[o++] = s->v[i];
+	s->n = o;
+}
+
+static void set_union(struct nodeset *dst, const struct nodeset *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n && dst->n < SET_MAX; i++)
+		dst->v[dst->n++] = src->v[i];
+	set_finish(dst);
+}
+
+/* ---- the user ---- */
+
+static bool env_mismatch_num(const char *name, unsigned long want)
+{
+	const char *v = getenv(name);
+	unsigned long n;
+
+	if (v == NULL)
+		return false;
+	return polo_parse_uint(v, 0, UINT32_MAX, &n) < 0 || n != want;
+}
+
+static int get_passwd(const char *name, struct passwd *pw, char **buf)
+{
+	struct passwd *res = NULL;
+	long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
+	size_t len = sz > PW_BUF_MIN ? (size_t)sz : PW_BUF_MIN;
+	int r;
+
+	for (;;) {
+		*buf = malloc(len);
+		if (*buf == NULL)
+			return -ENOMEM;
+		r = getpwnam_r(name, pw, *buf, len, &res);
+		if (r != ERANGE || len >= PW_BUF_MAX)
+			break;
+		free(*buf);
+		len *= 2;
+	}
+	if (r == 0 && res == NULL)
+		r = ENOENT;
+	return -r;
+}
+
+/* The hook environment may only repeat what our own NSS says. */
+static bool env_matches(const struct passwd *pw)
+{
+	const char *home = getenv("POLO_USER_HOME");
+
+	return !env_mismatch_num("POLO_USER_UID", pw->pw_uid) &&
+	       !env_mismatch_num("POLO_USER_GID", pw->pw_gid) &&
+	       (home == NULL || strcmp(home, pw->pw_dir) == 0);
+}
+
+/* The request for PAM_USER, from our own NSS, cross-checked with the hook
+ * environment. 0, 1 when there is nothing to do, or -errno (logged). */
+static int user_request(struct mk *m)
+{
+	const char *user = getenv("PAM_USER");
+	struct polo_home_req rq = { .uid = 0 };
+	struct passwd pw;
+	char *buf = NULL;
+	int r;
+
+	if (user == NULL || user[0] == '\0') {
+		polo_log(&m->lg, LOG_DEBUG, "no PAM_USER: nothing to do");
+		return 1;
+	}
+	if (!polo_valid_user_name(user)) {
+		polo_log(&m->lg, LOG_ERR, "refusing a bad user name");
+		return -EINVAL;
+	}
+	r = get_passwd(user, &pw, &buf);
+	if (r < 0) {
+		polo_log(&m->lg, LOG_ERR, "user %s: %s", user,
+			 r == -ENOENT ? "unknown" : strerror(-r));
+		goto out;
+	}
+	if (!env_matches(&pw)) {
+		polo_log(&m->lg, LOG_ERR, "user %s: the hook environment does "
+			 "not match the passwd entry: refusing", user);
+		r = -EPERM;
+		goto out;
+	}
+	if (pw.pw_uid < m->conf.cl.min_uid) {
+		polo_log(&m->lg, LOG_DEBUG, "user %s: uid %lu below min_uid: "
+			 "nothing to do", user, (unsigned long)pw.pw_uid);
+		r = 1;
+		goto out;
+	}
+	rq.uid = pw.pw_uid;
+	rq.gid = pw.pw_gid;
+	r = polo_strlcpy(rq.home, pw.pw_dir, sizeof rq.home);
+	if (r == 0)
+		r = polo_home_req_format(m->req, sizeof m->req, &rq);
+	if (r < 0) {
+		clean(pw.pw_dir, strlen(pw.pw_dir) + 1);
+		polo_log(&m->lg, LOG_ERR, "user %s: home %.200s cannot be "
+			 "asked for (absolute, no ',' or control characters)",
+			 user, pw.pw_dir);
+		r = -EINVAL;
+		goto out;
+	}
+	m->reqlen = (size_t)r;
+	r = 0;
+out:
+	free(buf);
+	return r;
+}
+
+/* ---- the last-seen file ---- */
+
+static void parse_state(char *text, struct nodeset *s, const struct mk *m)
+{
+	char *line, *save = NULL;
+	unsigned lineno = 0, kept = 0;
+
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		if (kept == STATE_NODES_MAX)
+			break;
+		if (set_add(s, line) == 0) {
+			kept++;
+			continue;
+		}
+		clean(line, strlen(line) + 1);
+		polo_log(&m->lg, LOG_WARNING, "%s: line %u: not an IPv4 "
+			 "address: %.40s", m->conf.cl.nodes_state, lineno,
+			 line);
+	}
+}
+
+static int read_fd_bounded(int fd, char *buf, size_t max, size_t *len)
+{
+	ssize_t n;
+
+	*len = 0;
+	while (*len < max) {
+		n = read(fd, buf + *len, max - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	return 0;
+}
+
+/* Missing is empty; unsafe or unreadable is logged and empty. */
+static void read_last_seen(const struct mk *m, struct nodeset *s)
+{
+	const char *path = m->conf.cl.nodes_state;
+	char buf[STATE_BYTES_MAX + 1], why[512];
+	struct stat st;
+	size_t len = 0;
+	int fd = -1, r;
+
+	r = polo_open_trusted(path, O_RDONLY | O_NONBLOCK | O_NOCTTY,
+			      geteuid(), &fd, NULL, 0, why, sizeof why);
+	if (r == -ENOENT)
+		return;
+	if (r < 0) {
+		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %s", why);
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		r = -EINVAL;
+	else
+		r = read_fd_bounded(fd, buf, STATE_BYTES_MAX, &len);
+	close(fd);
+	if (r < 0) {
+		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %.300s: not a "
+			 "readable regular file", path);
+		return;
+	}
+	buf[len] = '\0';
+	parse_state(buf, s, m);
+}
+
+/* dir, trusted, made (0755, its last component only) when missing. */
+static int open_state_dir(char *dir, int *dfd, const struct mk *m)
+{
+	char why[512], *slash;
+	int pfd = -1, r;
+
+	r = polo_open_trusted(dir, O_RDONLY | O_DIRECTORY, geteuid(), dfd,
+			      NULL, 0, why, sizeof why);
+	slash = strrchr(dir, '/');
+	if (r == -ENOENT && slash != NULL && slash != dir) {
+		*slash = '\0';
+		r = polo_open_trusted(dir, O_RDONLY | O_DIRECTORY, geteuid(),
+				      &pfd, NULL, 0, why, sizeof why);
+		*slash = '/';
+		if (r == 0 && mkdirat(pfd, slash + 1, 0755) < 0 &&
+		    errno != EEXIST) {
+			r = -errno;
+			say(why, "mkdir %.300s: %s", dir, strerror(-r));
+		}
+		if (pfd >= 0)
+			close(pfd);
+		if (r == 0)
+			r = polo_open_trusted(dir, O_RDONLY | O_DIRECTORY,
+					      geteuid(), dfd, NULL, 0, why,
+					      sizeof why);
+	}
+	if (r < 0)
+		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %s", why);
+	return r;
+}
+
+/* One address per line, at most STATE_NODES_MAX of them. */
+static char *format_state(const struct nodeset *s, size_t *len)
+{
+	char *buf = malloc(STATE_BYTES_MAX), a[INET_ADDRSTRLEN];
+	size_t i;
+	int w;
+
+	*len = 0;
+	for (i = 0; buf != NULL && i < s->n && i < STATE_NODES_MAX; i++) {
+		set_addr(s, i, a);
+		w = snprintf(buf + *len, STATE_BYTES_MAX - *len, "%s\n", a);
+		if (w < 0 || (size_t)w >= STATE_BYTES_MAX - *len)
+			break;
+		*len += (size_t)w;
+	}
+	return buf;
+}
+
+static void write_last_seen(const struct mk *m, const struct nodeset *s)
+{
+	char dir[PATH_MAX], root[] = "/", *slash, *buf;
+	size_t len;
+	int dfd = -1, r;
+
+	(void)polo_strlcpy(dir, m->conf.cl.nodes_state, sizeof dir);
+	slash = strrchr(dir, '/');	/* conf made it absolute */
+	if (slash == NULL || !polo_valid_file_name(slash + 1)) {
+		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %.300s: not a "
+			 "file name", dir);
+		return;
+	}
+	*slash = '\0';
+	buf = format_state(s, &len);
+	if (buf == NULL) {
+		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %s",
+			 strerror(ENOMEM));
+		return;
+	}
+	if (open_state_dir(dir[0] ? dir : root, &dfd, m) == 0) {
+		r = polo_write_at(dfd, slash + 1, buf, len, 0644, true);
+		if (r < 0)
+			polo_log(&m->lg, LOG_ERR, "last-seen nodes: cannot "
+				 "write %.300s: %s", m->conf.cl.nodes_state,
+				 strerror(-r));
+		close(dfd);
+	}
+	free(buf);
+}
+
+/* ---- which nodes ---- */
+
+static void disc_conf(const struct polo_cluster_conf *cl,
+		      struct polo_disc_conf *dc)
+{
+	polo_disc_defaults(dc);
+	(void)polo_strlcpy(dc->group, cl->group, sizeof dc->group);
+	(void)polo_strlcpy(dc->iface, cl->interface, sizeof dc->iface);
+	dc->port = (unsigned)cl->port;
+	dc->idle_ms = cl->idle_ms;
+	dc->max_ms = cl->max_ms;
+}
+
+/* Discovery, stopping early once every expected node answered. The
+ * answered set, or -errno (logged by lib/discover.c). */
+static int discover(const struct mk *m, const struct nodeset *expected,
+		    struct nodeset *answered)
+{
+	struct polo_disc_conf dc;
+	struct polo_node *found = NULL;
+	char (*strs)[INET_ADDRSTRLEN] = calloc(SET_MAX, sizeof *strs);
+	char **exp = calloc(SET_MAX, sizeof *exp);
+	size_t i, n = 0;
+	int r = -ENOMEM;
+
+	if (strs != NULL && exp != NULL) {
+		for (i = 0; i < expected->n; i++) {
+			set_addr(expected, i, strs[i]);
+			exp[i] = strs[i];
+		}
+		disc_conf(&m->conf.cl, &dc);
+		r = polo_discover(&dc, SERVICE, exp, expected->n, &found, &n,
+				  &m->lg);
+	}
+	for (i = 0; r == 0 && i < n; i++)
+		(void)set_add(answered, found[i].addr);
+	set_finish(answered);
+	free(found);
+	free(exp);
+	free(strs);
+	return r;
+}
+
+/* targets = answered ∪ static ∪ last-seen; the last-seen file becomes
+ * answered ∪ static (so a node gone for good is tried once more, then
+ * forgotten). When discovery fails the file is left as it was. */
+static int find_nodes(struct mk *m)
+{
+	struct nodeset stat_nodes = { 0 }, expected = { 0 }, answered = { 0 };
+	unsigned long i;
+	int r;
+
+	r = set_init(&stat_nodes);
+	if (r == 0)
+		r = set_init(&expected);
+	if (r == 0)
+		r = set_init(&answered);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < m->conf.cl.nnodes; i++)
+		(void)set_add(&stat_nodes, m->conf.cl.nodes[i]);
+	set_finish(&stat_nodes);
+	read_last_seen(m, &expected);
+	set_union(&expected, &stat_nodes);
+	if (discover(m, &expected, &answered) == 0) {
+		polo_log(&m->lg, LOG_DEBUG, "%zu node(s) answered discovery "
+			 "(%zu expected)", answered.n, expected.n);
+		set_union(&stat_nodes, &answered);
+		write_last_seen(m, &stat_nodes);
+	} else {
+		polo_log(&m->lg, LOG_WARNING, "discovery failed: asking the "
+			 "%zu static and last-seen node(s) only", expected.n);
+	}
+	set_union(&m->targets, &expected);
+	set_union(&m->targets, &answered);
+out:
+	free(stat_nodes.v);
+	free(expected.v);
+	free(answered.v);
+	return r;
+}
+
+/* ---- one node, in a child ---- */
+
+static int wait_writable(int fd, unsigned long deadline)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	unsigned long now, left;
+	int r;
+
+	for (;;) {
+		now = polo_now_ms();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		left = deadline - now;
+		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* A connected non-blocking socket, or -1 with the reason in why. */
+static int tcp_connect(const char *addr, unsigned long port,
+		       unsigned long deadline, unsigned long ms, char *why)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(int);
+	int fd, r = 0, soerr = 0;
+
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+		say(why, "not an IPv4 address");
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		say(why, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) < 0) {
+		r = errno == EINPROGRESS ? wait_writable(fd, deadline) : -errno;
+		if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+					 &sl) < 0)
+			r = -errno;
+		else if (r == 0)
+			r = -soerr;
+	}
+	if (r == 0)
+		return fd;
+	if (r == -ETIMEDOUT)
+		say(why, "connect timed out after %lu ms", ms);
+	else
+		say(why, "connect: %s", strerror(-r));
+	close(fd);
+	return -1;
+}
+
+/* The TLS exchange on a connected socket: 0, or -1 with why. */
+static int tls_ask(const struct mk *m, SSL *ssl, unsigned long t0,
+		   unsigned long cms, struct result *res)
+{
+	const struct polo_cluster_conf *cl = &m->conf.cl;
+	unsigned long rdl = t0 + cl->request_ms;
+	char buf[POLO_REQ_MAX + 1];
+	int r;
+
+	if (polo_tls_expect_peer(ssl, res->addr, cl->verify_name) < 0) {
+		say(res->why, "cannot set the expected peer name");
+		return -1;
+	}
+	r = polo_tls_handshake(ssl, false, t0 + cms, res->why, WHY_MAX);
+	if (r == -ETIMEDOUT)
+		say(res->why, "handshake timed out after %lu ms", cms);
+	if (r < 0)
+		return -1;
+	r = polo_tls_write_all(ssl, m->req, m->reqlen, rdl, res->why, WHY_MAX);
+	if (r >= 0)	/* TLS 1.3: a refused client certificate shows here */
+		r = polo_tls_read_msg(ssl, buf, POLO_REQ_MAX, rdl, res->why,
+				      WHY_MAX);
+	if (r == -ETIMEDOUT)
+		say(res->why, "no reply within %lu ms", cl->request_ms);
+	if (r == 0)
+		say(res->why, "connection closed without a reply");
+	if (r <= 0)
+		return -1;
+	return polo_home_reply_parse(buf, (size_t)r, res->status,
+				     sizeof res->status, res->why,
+				     WHY_MAX) == 0 ? 0 : -1;
+}
+
+static void ask_node(const struct mk *m, unsigned long t0, struct result *res)
+{
+	const struct polo_cluster_conf *cl = &m->conf.cl;
+	unsigned long cms = cl->connect_ms < cl->request_ms ? cl->connect_ms :
+			    cl->request_ms;
+	SSL *ssl = NULL;
+	int fd;
+
+	fd = tcp_connect(res->addr, cl->hookd_port, t0 + cms, cms, res->why);
+	if (fd < 0)
+		return;
+	ssl = SSL_new(m->ctx);
+	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1)
+		say(res->why, "cannot set up TLS for the connection");
+	else if (tls_ask(m, ssl, t0, cms, res) == 0)
+		res->ok = 1;
+	SSL_free(ssl);	/* the socket BIO does not own fd */
+	close(fd);
+}
+
+static void write_all_fd(int fd, const void *p, size_t len)
+{
+	const char *b = p;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, b, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;	/* the parent reports "no result" */
+		b += n;
+		len -= (size_t)n;
+	}
+}
+
+static void mk_free(struct mk *m)
+{
+	SSL_CTX_free(m->ctx);
+	m->ctx = NULL;
+	free(m->targets.v);
+	m->targets.v = NULL;
+	free(m->res);
+	m->res = NULL;
+}
+
+/* The child's whole life: never returns, never runs atexit handlers or
+ * flushes stdio buffers it shares with the parent. */
+static void child_main(struct mk *m, struct child *ch, size_t k,
+		       unsigned long t0, int wfd)
+{
+	struct result res;
+	size_t i;
+
+	for (i = 0; i <= k; i++)	/* siblings' read ends, and ours */
+		if (ch[i].fd >= 0)
+			close(ch[i].fd);
+	memset(&res, 0, sizeof res);
+	memcpy(res.addr, ch[k].res.addr, sizeof res.addr);
+	ask_node(m, t0, &res);
+	write_all_fd(wfd, &res, sizeof res);
+	close(wfd);
+	mk_free(m);
+	_exit(0);
+}
+
+/* ---- the parent: waves of children ---- */
+
+static void spawn(struct mk *m, struct child *ch, size_t k, unsigned long t0)
+{
+	int p[2];
+
+	ch[k].pid = -1;
+	ch[k].fd = -1;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		say(ch[k].res.why, "pipe: %s", strerror(errno));
+		return;
+	}
+	ch[k].fd = p[0];
+	ch[k].pid = fork();
+	if (ch[k].pid == 0)
+		child_main(m, ch, k, t0, p[1]);
+	close(p[1]);
+	if (ch[k].pid < 0) {
+		say(ch[k].res.why, "fork: %s", strerror(errno));
+		close(p[0]);
+		ch[k].fd = -1;
+	}
+}
+
+/* Take what one child wrote; its fd is closed at EOF or on an error. */
+static void take(struct child *c)
+{
+	char *dst = (char *)&c->res;
+	ssize_t n;
+
+	do
+		n = read(c->fd, dst + c->got, sizeof c->res - c->got);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		c->got += (size_t)n;
+	if (n <= 0 || c->got == sizeof c->res) {
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+/* Read results until every pipe is done or the deadline passes. */
+static void collect(struct child *ch, size_t n, unsigned long deadline)
+{
+	struct pollfd p[WAVE_MAX];
+	size_t i, np, idx[WAVE_MAX];
+	unsigned long now;
+	int r;
+
+	for (;;) {
+		for (i = np = 0; i < n; i++)
+			if (ch[i].fd >= 0) {
+				p[np] = (struct pollfd){ .fd = ch[i].fd,
+							 .events = POLLIN };
+				idx[np++] = i;
+			}
+		now = polo_now_ms();
+		if (np == 0 || now >= deadline)
+			break;
+		r = poll(p, np, (int)(deadline - now > INT_MAX ? INT_MAX :
+				      deadline - now));
+		if (r < 0 && errno != EINTR)
+			break;
+		for (i = 0; r > 0 && i < np; i++)
+			if (p[i].revents)
+				take(&ch[idx[i]]);
+	}
+	for (i = 0; i < n; i++)
+		if (ch[i].fd >= 0) {
+			close(ch[i].fd);
+			ch[i].fd = -1;
+		}
+}
+
+static pid_t waitpid_eintr(pid_t pid, int *st, int flags)
+{
+	pid_t r;
+
+	do
+		r = waitpid(pid, st, flags);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* Kill what still runs, reap every child by its pid, and settle each
+ * node's result. */
+static void reap(struct child *ch, size_t n, unsigned long ms)
+{
+	bool killed;
+	size_t i;
+	int st = 0;
+
+	for (i = 0; i < n; i++) {
+		if (ch[i].pid <= 0)
+			continue;
+		killed = false;
+		if (waitpid_eintr(ch[i].pid, &st, WNOHANG) == 0) {
+			(void)kill(ch[i].pid, SIGKILL);
+			(void)waitpid_eintr(ch[i].pid, &st, 0);
+			killed = true;
+		}
+		if (ch[i].got == sizeof ch[i].res)
+			continue;
+		ch[i].res.ok = 0;
+		if (killed)
+			say(ch[i].res.why, "no answer within %lu ms", ms);
+		else if (WIFSIGNALED(st))
+			say(ch[i].res.why, "no result (signal %d)",
+			    WTERMSIG(st));
+		else
+			say(ch[i].res.why, "no result");
+	}
+}
+
+static void ask_wave(struct mk *m, size_t first, size_t n)
+{
+	struct child ch[WAVE_MAX];
+	unsigned long t0 = polo_now_ms(), ms = m->conf.cl.request_ms;
+	size_t k;
+
+	memset(ch, 0, sizeof ch);
+	(void)fflush(stdout);	/* a child must not inherit pending output */
+	(void)fflush(stderr);
+	for (k = 0; k < n; k++) {
+		set_addr(&m->targets, first + k, ch[k].res.addr);
+		spawn(m, ch, k, t0);
+	}
+	collect(ch, n, t0 + ms + WAVE_MARGIN_MS);
+	reap(ch, n, ms);
+	for (k = 0; k < n; k++) {
+		/* the address is ours, whatever the child wrote */
+		set_addr(&m->targets, first + k, ch[k].res.addr);
+		clean(ch[k].res.status, sizeof ch[k].res.status);
+		clean(ch[k].res.why, sizeof ch[k].res.why);
+		ch[k].res.ok = ch[k].res.ok == 1;
+		m->res[first + k] = ch[k].res;
+	}
+}
+
+static void ask_all(struct mk *m)
+{
+	size_t i, n;
+
+	for (i = 0; i < m->targets.n; i += n) {
+		n = m->targets.n - i < WAVE_MAX ? m->targets.n - i : WAVE_MAX;
+		ask_wave(m, i, n);
+	}
+}
+
+/* One line per node, in address order. true if all succeeded. */
+static bool report(const struct mk *m)
+{
+	const struct result *r;
+	bool all = m->targets.n > 0;
+	size_t i;
+
+	if (m->targets.n == 0)
+		printf("no node to ask: none answered discovery, and no "
+		       "static or last-seen node is known\n");
+	for (i = 0; i < m->targets.n; i++) {
+		r = &m->res[i];
+		if (r->ok)
+			printf("%s: %s\n", r->addr,
+			       r->status[0] ? r->status : "ok");
+		else
+			printf("%s: failed: %s\n", r->addr,
+			       r->why[0] ? r->why : "unknown error");
+		all = all && r->ok;
+	}
+	return fflush(stdout) == 0 && all;
+}
+
+/* ---- main ---- */
+
+static int usage(void)
+{
+	fputs("usage: polo-mkhome [-c CONFIG] [-d] "
+	      "[session_added|session_removed]\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* -1 on usage errors, 1 for "nothing to do", else 0. */
+static int parse_args(int argc, char **argv, const char **conf, bool *given,
+		      bool *debug)
+{
+	int o;
+
+	while ((o = getopt(argc, argv, "c:d")) != -1) {
+		if (o == 'c' && optarg[0] == '/') {
+			*conf = optarg;
+			*given = true;
+		} else if (o == 'd') {
+			*debug = true;
+		} else {
+			return -1;
+		}
+	}
+	if (argc - optind > 1)
+		return -1;
+	if (argc - optind == 0 || strcmp(argv[optind], "session_added") == 0)
+		return 0;
+	return strcmp(argv[optind], "session_removed") == 0 ? 1 : -1;
+}
+
+static int load_conf(struct mk *m, const char *path, bool given)
+{
+	int r;
+
+	polo_conf_defaults(&m->conf);
+	r = polo_conf_load(&m->conf, path, &m->lg);
+	if (r == -ENOENT && !given)
+		return 0;	/* the default file may be missing */
+	if (r == -ENOENT)
+		polo_log(&m->lg, LOG_ERR, "config %.300s: missing", path);
+	else if (r < 0)
+		polo_log(&m->lg, LOG_ERR, "config %.300s: not used", path);
+	return r;
+}
+
+static SSL_CTX *client_ctx(const struct polo_cluster_conf *cl,
+			   const struct polo_log *lg)
+{
+	struct polo_tls_conf tc;
+
+	memset(&tc, 0, sizeof tc);
+	(void)polo_strlcpy(tc.ca, cl->ca, sizeof tc.ca);
+	(void)polo_strlcpy(tc.cert, cl->cert, sizeof tc.cert);
+	(void)polo_strlcpy(tc.key, cl->key, sizeof tc.key);
+	tc.verify_name = cl->verify_name;
+	return polo_tls_client_ctx(&tc, lg);
+}
+
+static int run(struct mk *m, const char *confpath, bool given, bool debug)
+{
+	int r;
+
+	if (load_conf(m, confpath, given) < 0)
+		return EXIT_FAIL;
+	m->lg.debug = debug || m->conf.debug;
+	r = user_request(m);
+	if (r != 0)
+		return r > 0 ? 0 : EXIT_FAIL;
+	/* installed by default as added/10W-polo-mkhome: on a machine that
+	 * is not part of a cluster (no node certificate) that is no error */
+	if (access(m->conf.cl.cert, F_OK) < 0 && errno == ENOENT) {
+		polo_log(&m->lg, LOG_INFO, "not part of a cluster (no %.300s): "
+			 "nothing to do", m->conf.cl.cert);
+		return 0;
+	}
+	m->ctx = client_ctx(&m->conf.cl, &m->lg);
+	if (m->ctx == NULL || set_init(&m->targets) < 0 ||
+	    find_nodes(m) < 0)
+		return EXIT_FAIL;
+	m->res = calloc(m->targets.n ? m->targets.n : 1, sizeof *m->res);
+	if (m->res == NULL)
+		return EXIT_FAIL;
+	ask_all(m);
+	return report(m) ? 0 : EXIT_FAIL;
+}
+
+int main(int argc, char **argv)
+{
+	struct mk m;
+	const char *confpath = POLO_DEFAULT_CONF;
+	bool given = false, debug = false;
+	int r;
+
+	memset(&m, 0, sizeof m);
+	r = parse_args(argc, argv, &confpath, &given, &debug);
+	if (r < 0)
+		return usage();
+	if (r > 0)
+		return 0;	/* session_removed: homes are never removed */
+	umask(022);
+	/* a peer that closes mid-write is an error return, not our death */
+	(void)signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGCHLD, SIG_DFL);
+	openlog("polo-mkhome", LOG_PID, LOG_AUTHPRIV);
+	m.tty = isatty(STDERR_FILENO) == 1;
+	m.lg = (struct polo_log){ .emit = emit, .ctx = &m, .debug = debug };
+	r = run(&m, confpath, given, debug);
+	mk_free(&m);
+	closelog();
+	return r;
+}
