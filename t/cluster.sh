@@ -33,7 +33,7 @@ cluster_teardown() {
 }
 
 cluster_setup() {
-	_n=$1
+	_cn=$1
 	ip netns add $CP-sw || return 1
 	CNETNS="$CP-sw"
 	ip -n $CP-sw link add br0 type bridge
@@ -42,7 +42,7 @@ cluster_setup() {
 	mkdir -p "$CMNT"
 	mount --bind "$CMNT" "$CMNT" && mount --make-private "$CMNT" || return 1
 	_k=1
-	while [ $_k -le $_n ]; do
+	while [ $_k -le $_cn ]; do
 		ip netns add $CP-n$_k || return 1
 		CNETNS="$CNETNS $CP-n$_k"
 		ip link add eth0 netns $CP-n$_k type veth peer name p$_k netns $CP-sw
