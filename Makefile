@@ -104,6 +104,8 @@ check: deps
 demo: deps
 	$(MAKE) all $(B)/t/pamh
 	@sh tools/demo.sh
+	@if [ "$$(id -u)" -eq 0 ]; then echo; sh tools/demo-cluster.sh; \
+	else echo; echo "(run as root for the three-node cluster demo)"; fi
 
 bench: deps
 	sh bench/run.sh
