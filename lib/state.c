@@ -64,13 +64,18 @@ static int tree_dir(int parent, const char *name, bool create, uid_t trust,
 	struct stat st;
 	int fd;
 
-	if (create && mkdirat(parent, name, 0700) < 0 && errno != EEXIST) {
-		polo_log(lg, LOG_ERR, "state %s: cannot create: %s", what,
-			 strerror(errno));
-		return -errno;
-	}
+	/* open first: the tree exists on every login but the first */
 	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create) {
+		if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST) {
+			polo_log(lg, LOG_ERR, "state %s: cannot create: %s",
+				 what, strerror(errno));
+			return -errno;
+		}
+		fd = openat(parent, name, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd < 0) {
 		int e = errno;
 
