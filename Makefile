@@ -6,6 +6,10 @@
 #   make bench      one W hook per login against its peers (root; writes
 #                   bench/RESULTS.md)
 #   make install    DESTDIR= PREFIX= SECUREDIR= SYSCONFDIR=
+#   make check-asan everything built with clang, ASan and UBSan into
+#                   build-asan/ (POLO_BUILD=build-asan), then run t/ on it
+#   make fuzz       libFuzzer targets (fuzz/), FUZZ_SECONDS each (default 60)
+#   make fuzz-smoke each fuzz target for 5 s, then on fuzz/regress/
 
 PREFIX     ?= /usr
 SYSCONFDIR ?= /etc
@@ -17,7 +21,10 @@ SECUREDIR  ?= $(shell dirname "$$(find /usr/lib /lib -name pam_permit.so 2>/dev/
 DESTDIR    ?=
 
 CC      ?= cc
-B       := build
+# The build directory. The tests follow the same variable (t/lib.sh), so
+# POLO_BUILD=build-asan prove t/ runs what make check-asan built.
+POLO_BUILD ?= build
+B       := $(POLO_BUILD)
 WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wwrite-strings -Wvla -Wnull-dereference \
            -Wimplicit-fallthrough
@@ -27,8 +34,28 @@ CFLAGS  ?= -g
 ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
+# --no-undefined makes a missing symbol a link error, not a dlopen failure
+# inside sshd (see the module's rule).
+MODULE_LDFLAGS := -Wl,--no-undefined
+SAN     :=
+# The sanitizer build: clang links the ASan/UBSan runtime statically into
+# executables only; a shared object leaves __asan_*/__ubsan_* undefined, to
+# be resolved from the host at dlopen (so the harness that loads the module
+# must be ASan-built too). --no-undefined would reject exactly those, hence
+# it is dropped here; t/01-module still loads the module with RTLD_NOW.
+# _FORTIFY_SOURCE is off: its __*_chk calls hide accesses from ASan.
+ifeq ($(B),build-asan)
+CC      := clang
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined -g -O1
+HARDEN  := -U_FORTIFY_SOURCE -fstack-protector-strong -fstack-clash-protection
+MODULE_LDFLAGS :=
+endif
 ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -D_GNU_SOURCE \
            -DPOLO_SYSCONFDIR='"$(SYSCONFDIR)"' -DPOLO_LIBEXECDIR='"$(LIBEXECDIR)"'
+ifneq ($(SAN),)
+ALL_CFLAGS += $(SAN)
+endif
 LDHARDEN := -Wl,-z,relro,-z,now
 # inih is linked in statically: no runtime dependency, and nothing of it
 # is shared with (or visible to) the host process.
@@ -58,13 +85,11 @@ $(LIB_A): $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-# The module exports pam_sm_open_session and pam_sm_close_session only;
-# --no-undefined makes a missing symbol a link error, not a dlopen failure
-# inside sshd.
+# The module exports pam_sm_open_session and pam_sm_close_session only.
 $(MODULE): pam_polohook/pam_polohook.c pam_polohook/pam_polohook.map $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIC -shared -iquote lib -o $@ $< $(LIB_A) \
 	    -Wl,--version-script=pam_polohook/pam_polohook.map \
-	    -Wl,--no-undefined $(LDHARDEN) $(LIBS) -lpam
+	    $(MODULE_LDFLAGS) $(LDHARDEN) $(LIBS) -lpam
 
 $(RUNNER): pam_polohook/polohook-run.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS)
@@ -107,6 +132,69 @@ demo: deps
 	@if [ "$$(id -u)" -eq 0 ]; then echo; sh tools/demo-cluster.sh; \
 	else echo; echo "(run as root for the three-node cluster demo)"; fi
 
+# The whole suite against build-asan/. LSan is on (leaks fail the test that
+# made them); the PAM harness and nss_wrapper are preloaded in an order
+# ASan's check would refuse, hence verify_asan_link_order=0. Forked
+# children that _exit() are not leak-checked. nss_wrapper dlopen()s libc
+# with RTLD_DEEPBIND unless told not to, and ASan aborts on that. Tests
+# that cannot run under ASan (valgrind) print a TAP skip naming the reason.
+ASAN_ENV := POLO_BUILD=build-asan NSS_WRAPPER_DISABLE_DEEPBIND=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+check-asan: deps
+	$(MAKE) POLO_BUILD=build-asan WERROR=1 tests
+	$(ASAN_ENV) prove -f t/
+
+# libFuzzer targets (fuzz/README.md). The lib/ files each target needs are
+# compiled into it with the fuzzer's instrumentation (libpolohook.a is
+# not instrumented). Runs work on copies of the seed corpora in
+# build-fuzz/corpus/; crashes land in build-fuzz/crashes/<target>/ and, once
+# understood, belong in fuzz/regress/<target>/, which fuzz-smoke replays.
+FUZZ_B       := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CC      := clang
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                -D_GNU_SOURCE -iquote lib $(filter-out -Werror,$(WARN)) \
+                -DPOLO_SYSCONFDIR='"$(SYSCONFDIR)"' -DPOLO_LIBEXECDIR='"$(LIBEXECDIR)"'
+FUZZ_TARGETS := disc homereq conf hookname
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
+FUZZ_SRC_disc     := lib/proto.c lib/util.c
+FUZZ_LIBS_disc    := -ljansson
+FUZZ_SRC_homereq  := lib/proto.c lib/util.c
+FUZZ_LIBS_homereq := -ljansson
+FUZZ_SRC_conf     := lib/conf.c lib/fsutil.c lib/util.c lib/log.c
+FUZZ_LIBS_conf    := -l:libinih.a
+FUZZ_SRC_hookname := lib/hookdir.c lib/fsutil.c lib/util.c lib/log.c
+
+.SECONDEXPANSION:
+$(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*)
+
+fuzz-build: $(FUZZ_BIN)
+
+# fuzz_run TARGET SECONDS: fuzz a copy of the seed corpus (new inputs
+# accumulate in build-fuzz/corpus/, never in fuzz/corpus/).
+define fuzz_run
+	mkdir -p $(FUZZ_B)/corpus/$(1) $(FUZZ_B)/crashes/$(1)
+	cp -n fuzz/corpus/$(1)/* $(FUZZ_B)/corpus/$(1)/
+	$(FUZZ_B)/fuzz_$(1) -max_total_time=$(2) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_B)/crashes/$(1)/ $(FUZZ_B)/corpus/$(1)
+
+endef
+
+fuzz: fuzz-build
+	$(foreach t,$(FUZZ_TARGETS),$(call fuzz_run,$(t),$(FUZZ_SECONDS)))
+
+# Five seconds each, then every saved crash of fuzz/regress/ once.
+fuzz-smoke: fuzz-build
+	$(foreach t,$(FUZZ_TARGETS),$(call fuzz_run,$(t),5))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    f=$$(find fuzz/regress/$$t -type f 2>/dev/null | sort); \
+	    [ -z "$$f" ] || $(FUZZ_B)/fuzz_$$t $$f; \
+	done
+
 bench: deps
 	sh bench/run.sh
 
@@ -132,4 +220,5 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all tests deps check demo bench install clean
+.PHONY: all tests deps check check-asan fuzz fuzz-build fuzz-smoke demo bench \
+	install clean

@@ -3,7 +3,7 @@
 # points are exported (lib/ and inih stay inside), and it is linked with
 # -z relro -z now (STYLE: hardening), so a PAM host maps it read-only
 # after relocation.
-so=$(dirname "$0")/../build/pam_polohook.so
+so=$(dirname "$0")/../${POLO_BUILD:-build}/pam_polohook.so
 n=0 failed=0
 
 pass() { n=$((n + 1)); echo "ok $n - $*"; }

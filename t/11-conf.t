@@ -1,2 +1,2 @@
 #!/bin/sh
-exec "$(dirname "$0")/../build/t/11-conf"
+exec "$(dirname "$0")/../${POLO_BUILD:-build}/t/11-conf"

@@ -1,2 +1,2 @@
 #!/bin/sh
-exec "$(dirname "$0")/../build/t/14-tls"
+exec "$(dirname "$0")/../${POLO_BUILD:-build}/t/14-tls"

@@ -5,6 +5,8 @@
 # failure is left out: valgrind cannot survive a failed execve in a child.)
 . "$(dirname "$0")/lib.sh"
 command -v valgrind >/dev/null || { echo "1..0 # SKIP valgrind not installed"; exit 0; }
+[ "${POLO_BUILD:-build}" != build-asan ] ||
+	{ echo "1..0 # SKIP valgrind and ASan do not mix (POLO_BUILD=build-asan)"; exit 0; }
 O=$T/out
 printf '[hooks]\nbatch_timeout = 5\nbogus = 1\n' >$T/polo.conf
 service timeout=1 debug unknownarg

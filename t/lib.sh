@@ -3,7 +3,9 @@
 # its own temporary directory.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-B=$TOP/build
+# POLO_BUILD (relative to the top, default build) selects the build under
+# test: make check-asan runs the suite against build-asan.
+B=$TOP/${POLO_BUILD:-build}
 _n=0 _fail=0
 
 pass() { _n=$((_n + 1)); echo "ok $_n - $*"; }

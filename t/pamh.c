@@ -39,10 +39,14 @@
 
 static int log_fd = 2;
 
-void vsyslog(int prio, const char *fmt, va_list ap);
-void syslog(int prio, const char *fmt, ...);
-void __vsyslog_chk(int prio, int flag, const char *fmt, va_list ap);
-void __syslog_chk(int prio, int flag, const char *fmt, ...);
+void vsyslog(int prio, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+void syslog(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void __vsyslog_chk(int prio, int flag, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+void __syslog_chk(int prio, int flag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 void vsyslog(int prio, const char *fmt, va_list ap)
 {
