@@ -6,6 +6,7 @@
 #   make bench      one W hook per login against its peers (root; writes
 #                   bench/RESULTS.md)
 #   make install    DESTDIR= PREFIX= SECUREDIR= SYSCONFDIR=
+#   make uninstall  the same variables; the admin's config and hooks stay
 #   make check-asan everything built with clang, ASan and UBSan into
 #                   build-asan/ (POLO_BUILD=build-asan), then run t/ on it
 #   make fuzz       libFuzzer targets (fuzz/), FUZZ_SECONDS each (default 60)
@@ -96,7 +97,7 @@ $(RUNNER): pam_polohook/polohook-run.c $(LIB_A)
 
 # The admin CLI (jansson for sessions --json).
 $(CTL): hookd/polohookctl.c $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS) -ljansson
+	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
 
 # The node daemon: monitor (root) + worker/connection children (unprivileged).
 $(HOOKD): hookd/hookd.c hookd/hookd_priv.c hookd/hookd.h $(LIB_A)
@@ -208,7 +209,8 @@ install: all
 	install -m 0755 $(HOOKD) $(DESTDIR)$(SBINDIR)/hookd
 	install -m 0644 man/pam_polohook.8 man/polohookctl.8 man/hookd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 man/session-scripts.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/session-scripts.conf.5 man/session.d.5 \
+	    $(DESTDIR)$(MANDIR)/man5/
 	sh tools/install-tree.sh session.d $(DESTDIR)$(SYSCONFDIR)/session.d
 	install -m 0755 $(MKHOME) $(DESTDIR)$(LIBEXECDIR)/polohook/polo-mkhome
 	install -m 0644 man/polo-mkhome.8 $(DESTDIR)$(MANDIR)/man8/
@@ -216,6 +218,31 @@ install: all
 	l=$(DESTDIR)$(SYSCONFDIR)/session.d/added/10W-polo-mkhome; \
 	    test -e "$$l" || test -L "$$l" || \
 	    ln -s $(LIBEXECDIR)/polohook/polo-mkhome "$$l"
+
+# The reverse of install, as far as it is ours: the programs, the module,
+# the man pages, the 10W-polo-mkhome link while it still points to our
+# polo-mkhome, an unchanged session.d/README and the then empty
+# libexec/polohook. session-scripts.conf, the session.d directories and
+# every hook in them are the administrator's and stay. No build needed.
+uninstall:
+	rm -f $(DESTDIR)$(SECUREDIR)/pam_polohook.so \
+	    $(DESTDIR)$(LIBEXECDIR)/polohook/polohook-run \
+	    $(DESTDIR)$(LIBEXECDIR)/polohook/polo-mkhome \
+	    $(DESTDIR)$(SBINDIR)/polohookctl $(DESTDIR)$(SBINDIR)/hookd
+	rm -f $(DESTDIR)$(MANDIR)/man8/pam_polohook.8 \
+	    $(DESTDIR)$(MANDIR)/man8/polohookctl.8 \
+	    $(DESTDIR)$(MANDIR)/man8/hookd.8 \
+	    $(DESTDIR)$(MANDIR)/man8/polo-mkhome.8 \
+	    $(DESTDIR)$(MANDIR)/man5/session-scripts.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man5/session.d.5
+	@# an admin's own file or link in its place is theirs
+	l=$(DESTDIR)$(SYSCONFDIR)/session.d/added/10W-polo-mkhome; \
+	    if test -L "$$l" && test "$$(readlink "$$l")" = \
+	        "$(LIBEXECDIR)/polohook/polo-mkhome"; then rm -f "$$l"; fi
+	sh tools/install-tree.sh -u session.d $(DESTDIR)$(SYSCONFDIR)/session.d
+	d=$(DESTDIR)$(LIBEXECDIR)/polohook; \
+	    if test -d "$$d" && test -z "$$(ls -A "$$d")"; then rmdir "$$d"; fi
+.PHONY: uninstall
 
 clean:
 	rm -rf $(B)

@@ -4,6 +4,7 @@
  *   polohookctl [-c CONFIG] [-v] sessions [--json]
  *   polohookctl [-c CONFIG] [-v] gc [--dry-run]
  *   polohookctl [-c CONFIG] [-v] check
+ *   polohookctl [-c CONFIG] [-v] discover [--json]
  *
  * Rules this file keeps:
  *  - every decision about safety is the library's (lib/state.c,
@@ -20,15 +21,22 @@
  *  - no global mutable state: main owns struct ctl.
  * Exit status: 0 ok, 1 problems found or an operation failed, 2 usage.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,11 +44,14 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "discover.h"
 #include "fsutil.h"
 #include "home.h"
 #include "hookdir.h"
 #include "log.h"
+#include "proto.h"
 #include "state.h"
+#include "tls.h"
 #include "util.h"
 
 #define EXIT_PROBLEM	1
@@ -123,7 +134,9 @@ static void usage(FILE *f)
 		"  sessions [--json]  list the recorded sessions\n"
 		"  gc [--dry-run]     prune dead sessions, remove abandoned "
 		"tmphomes\n"
-		"  check              check the config and the hook tree\n");
+		"  check              check the config and the hook tree\n"
+		"  discover [--json]  list the cluster nodes that answer, with "
+		"TLS checks\n");
 }
 
 /* ---- config ---- */
@@ -961,6 +974,391 @@ static int cmd_check(struct ctl *x, bool unused)
 	return k.problems ? EXIT_PROBLEM : 0;
 }
 
+/* ---- discover ---- */
+
+#define DISC_MAX	1024	/* nodes listed, as lib/discover.c collects */
+#define DISC_SERVICE	"polousers"
+
+/* One node in the listing: static, or it answered Request-For. */
+struct dnode {
+	char addr[INET_ADDRSTRLEN];
+	char host[POLO_HOSTNAME_MAX + 1];	/* "" = no Polo from it */
+	uint64_t rtt_us;			/* send → OK */
+	bool answered;
+	char tls[160];				/* "verified" or the reason */
+};
+
+struct dlist {
+	struct dnode *v;	/* DISC_MAX slots */
+	size_t n;
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static struct dnode *dl_find(struct dlist *l, const char *addr, bool add)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].addr, addr) == 0)
+			return &l->v[i];
+	if (!add || l->n == DISC_MAX ||
+	    polo_strlcpy(l->v[l->n].addr, addr, sizeof l->v[0].addr) < 0)
+		return NULL;
+	return &l->v[l->n++];
+}
+
+/* The UDP socket a requester sends from, as lib/discover.c makes it:
+ * multicast TTL 2, loopback on (our own hookd answers), the interface. */
+static int disc_socket(const struct polo_disc_conf *dc, char *why,
+		       size_t whylen)
+{
+	int fd, ttl = 2, loop = 1;
+	struct ip_mreqn mr = { .imr_ifindex = 0 };
+
+	if (dc->iface[0] != '\0' &&
+	    (mr.imr_ifindex = (int)if_nametoindex(dc->iface)) == 0) {
+		(void)snprintf(why, whylen, "interface %s: %s", dc->iface,
+			       strerror(errno));
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) ||
+	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) ||
+	    (mr.imr_ifindex > 0 && setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF,
+					      &mr, sizeof mr))) {
+		(void)snprintf(why, whylen, "socket: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Are all of the listed nodes (static ones, for Request-For; those that
+ * answered it, for Marco) heard from? None listed: only idle/max end it. */
+static bool all_heard(const struct dlist *l, bool marco)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (marco ? l->v[i].answered && l->v[i].host[0] == '\0' :
+		    !l->v[i].answered)
+			return false;
+	return l->n > 0;
+}
+
+/* One datagram, if any: true when it was the reply we wait for (which
+ * restarts the idle gap). Oversized or unparsed datagrams are dropped. */
+static bool take_dgram(int fd, struct dlist *l, bool marco, uint64_t t0)
+{
+	char buf[POLO_DGRAM_MAX], addr[INET_ADDRSTRLEN], why[128];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof from;
+	struct polo_disc_msg m;
+	struct dnode *d;
+	ssize_t r;
+
+	r = recvfrom(fd, buf, sizeof buf, MSG_TRUNC, (struct sockaddr *)&from,
+		     &fl);
+	if (r < 0 || (size_t)r > sizeof buf ||
+	    polo_disc_parse(buf, (size_t)r, &m, why, sizeof why) < 0 ||
+	    m.cmd != (marco ? POLO_DISC_POLO : POLO_DISC_OK) ||
+	    inet_ntop(AF_INET, &from.sin_addr, addr, sizeof addr) == NULL)
+		return false;
+	d = dl_find(l, addr, !marco);	/* Marco only names listed nodes */
+	if (d == NULL)
+		return true;
+	if (marco && d->host[0] == '\0')
+		(void)polo_strlcpy(d->host, m.hostname, sizeof d->host);
+	if (!marco && !d->answered) {
+		d->answered = true;
+		d->rtt_us = now_us() - t0;
+	}
+	return true;
+}
+
+/* Send Request-For polousers (or Marco) to the group and collect the
+ * replies, one datagram per turn, until every listed node was heard, or
+ * nothing came for idle_ms, or max_ms passed (lib/discover.c's rules). */
+static int ask_group(const struct polo_disc_conf *dc, bool marco,
+		     struct dlist *l, char *why, size_t whylen)
+{
+	struct sockaddr_in grp = { .sin_family = AF_INET };
+	struct polo_disc_msg m = { .cmd = marco ? POLO_DISC_MARCO :
+				   POLO_DISC_REQUEST_FOR };
+	struct pollfd p = { .events = POLLIN };
+	char buf[POLO_DGRAM_MAX];
+	uint64_t t0, idle, end, until, now;
+	int len;
+
+	memcpy(m.service, DISC_SERVICE, sizeof DISC_SERVICE);
+	len = polo_disc_format(buf, sizeof buf, &m);
+	grp.sin_port = htons((uint16_t)dc->port);
+	if (len < 0 || inet_pton(AF_INET, dc->group, &grp.sin_addr) != 1) {
+		(void)snprintf(why, whylen, "bad group %s", dc->group);
+		return -1;
+	}
+	p.fd = disc_socket(dc, why, whylen);
+	if (p.fd < 0)
+		return -1;
+	t0 = now_us();
+	if (sendto(p.fd, buf, (size_t)len, 0, (struct sockaddr *)&grp,
+		   sizeof grp) < 0) {
+		(void)snprintf(why, whylen, "send to %s:%u: %s", dc->group,
+			       dc->port, strerror(errno));
+		close(p.fd);
+		return -1;
+	}
+	end = t0 + (uint64_t)dc->max_ms * 1000;
+	idle = t0 + (uint64_t)dc->idle_ms * 1000;
+	while (!all_heard(l, marco)) {
+		until = idle < end ? idle : end;
+		now = now_us();
+		if (now >= until)
+			break;
+		if (poll(&p, 1, (int)((until - now + 999) / 1000)) > 0 &&
+		    take_dgram(p.fd, l, marco, t0))
+			idle = now_us() + (uint64_t)dc->idle_ms * 1000;
+	}
+	close(p.fd);
+	return 0;
+}
+
+/* A connected non-blocking TCP socket to addr:port by deadline, or -1
+ * with the reason. */
+static int tcp_to(const char *addr, unsigned long port, unsigned long dl,
+		  char *why, size_t whylen)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct pollfd p = { .events = POLLOUT };
+	socklen_t sl = sizeof(int);
+	int e = 0, r;
+
+	sa.sin_port = htons((uint16_t)port);
+	(void)inet_pton(AF_INET, addr, &sa.sin_addr);
+	p.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p.fd < 0) {
+		(void)snprintf(why, whylen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(p.fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		e = errno;
+		while (e == EINPROGRESS) {
+			unsigned long now = polo_now_ms();
+
+			if (now >= dl) {
+				e = ETIMEDOUT;
+				break;
+			}
+			r = poll(&p, 1, (int)(dl - now));
+			if (r > 0 && getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &e,
+						&sl) < 0)
+				e = errno;
+			else if (r < 0 && errno != EINTR)
+				e = errno;
+		}
+	}
+	if (e == 0)
+		return p.fd;
+	(void)snprintf(why, whylen, "connect: %s", strerror(e));
+	close(p.fd);
+	return -1;
+}
+
+/* Connect and handshake within connect_ms; no request is sent. */
+static void tls_check(const struct polo_cluster_conf *cl, SSL_CTX *ctx,
+		      struct dnode *d)
+{
+	unsigned long dl = polo_now_ms() + cl->connect_ms;
+	SSL *ssl;
+	int fd, r;
+
+	if (ctx == NULL) {
+		(void)snprintf(d->tls, sizeof d->tls, "no client TLS context "
+			       "(see the error above)");
+		return;
+	}
+	fd = tcp_to(d->addr, cl->hookd_port, dl, d->tls, sizeof d->tls);
+	if (fd < 0)
+		return;
+	ssl = SSL_new(ctx);
+	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1 ||
+	    polo_tls_expect_peer(ssl, d->addr, cl->verify_name) < 0) {
+		(void)snprintf(d->tls, sizeof d->tls, "cannot set up TLS");
+	} else {
+		r = polo_tls_handshake(ssl, false, dl, d->tls, sizeof d->tls);
+		if (r == 0) {
+			(void)snprintf(d->tls, sizeof d->tls, "verified");
+			(void)SSL_shutdown(ssl);	/* close_notify, once */
+		} else if (r == -ETIMEDOUT) {
+			(void)snprintf(d->tls, sizeof d->tls, "handshake timed "
+				       "out after %lu ms", cl->connect_ms);
+		} else if (d->tls[0] == '\0') {
+			(void)snprintf(d->tls, sizeof d->tls, "handshake: %s",
+				       strerror(-r));
+		}
+	}
+	SSL_free(ssl);
+	close(fd);
+}
+
+static uint32_t addr_key(const char *a)
+{
+	struct in_addr in = { 0 };
+
+	(void)inet_pton(AF_INET, a, &in);
+	return ntohl(in.s_addr);
+}
+
+static int cmp_dnode(const void *a, const void *b)
+{
+	uint32_t x = addr_key(((const struct dnode *)a)->addr);
+	uint32_t y = addr_key(((const struct dnode *)b)->addr);
+
+	return x < y ? -1 : x > y;
+}
+
+static void print_dtable(const struct dlist *l)
+{
+	char host[64], tls[sizeof l->v[0].tls], rtt[32];
+	int wh = 8;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		clean(host, sizeof host, l->v[i].host, 60);
+		if ((int)strlen(host) > wh)
+			wh = (int)strlen(host);
+	}
+	printf("%-15s  %-*s  %-9s  %s\n", "ADDRESS", wh, "HOSTNAME",
+	       "DISCOVERY", "TLS");
+	for (i = 0; i < l->n; i++) {
+		const struct dnode *d = &l->v[i];
+
+		clean(host, sizeof host, d->host[0] ? d->host : "-", 60);
+		clean(tls, sizeof tls, d->tls, sizeof tls - 1);
+		if (d->answered)
+			(void)snprintf(rtt, sizeof rtt, "%.1f ms",
+				       (double)d->rtt_us / 1000);
+		else
+			(void)snprintf(rtt, sizeof rtt, "-");
+		printf("%-15s  %-*s  %-9s  %s\n", d->addr, wh, host, rtt, tls);
+	}
+}
+
+static int print_djson(const struct dlist *l)
+{
+	json_t *a = json_array(), *o;
+	size_t i;
+	int r = a == NULL ? -1 : 0;
+
+	for (i = 0; r == 0 && i < l->n; i++) {
+		const struct dnode *d = &l->v[i];
+
+		o = json_object();
+		r = o == NULL ? -1 : 0;
+		if (r == 0)
+			r = json_put(o, "address", json_text(d->addr)) |
+			    json_put(o, "hostname", d->host[0] ?
+				     json_text(d->host) : json_null()) |
+			    json_put(o, "rtt_ms", d->answered ?
+				     json_real((double)d->rtt_us / 1000) :
+				     json_null()) |
+			    json_put(o, "tls", json_text(d->tls));
+		if (r == 0)
+			r = json_array_append_new(a, o);
+		else
+			json_decref(o);
+	}
+	if (r == 0)
+		r = json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+			       JSON_REAL_PRECISION(6));
+	if (r == 0)
+		putchar('\n');
+	json_decref(a);
+	if (r < 0)
+		fprintf(stderr, "polohookctl: error: cannot build the JSON "
+			"output\n");
+	return r;
+}
+
+static void disc_conf(const struct polo_cluster_conf *cl,
+		      struct polo_disc_conf *dc)
+{
+	polo_disc_defaults(dc);
+	(void)polo_strlcpy(dc->group, cl->group, sizeof dc->group);
+	(void)polo_strlcpy(dc->iface, cl->interface, sizeof dc->iface);
+	dc->port = (unsigned)cl->port;
+	dc->idle_ms = cl->idle_ms;
+	dc->max_ms = cl->max_ms;
+}
+
+static SSL_CTX *client_ctx(const struct polo_cluster_conf *cl,
+			   const struct polo_log *lg)
+{
+	struct polo_tls_conf tc;
+
+	memset(&tc, 0, sizeof tc);
+	(void)polo_strlcpy(tc.ca, cl->ca, sizeof tc.ca);
+	(void)polo_strlcpy(tc.cert, cl->cert, sizeof tc.cert);
+	(void)polo_strlcpy(tc.key, cl->key, sizeof tc.key);
+	tc.verify_name = cl->verify_name;
+	return polo_tls_client_ctx(&tc, lg);
+}
+
+/* The static nodes, then Request-For (who offers polousers, how fast),
+ * then Marco (their hostnames); then a TLS handshake with each, one after
+ * the other, each within connect_ms. */
+static int cmd_discover(struct ctl *x, bool json)
+{
+	const struct polo_cluster_conf *cl = &x->conf.cl;
+	struct polo_disc_conf dc;
+	struct dlist l = { 0 };
+	char why[200];
+	SSL_CTX *ctx;
+	bool bad = false;
+	size_t i;
+
+	if (!conf_usable(x))
+		return EXIT_PROBLEM;
+	l.v = calloc(DISC_MAX, sizeof *l.v);
+	if (l.v == NULL)
+		return EXIT_PROBLEM;
+	for (i = 0; i < cl->nnodes; i++)
+		(void)dl_find(&l, cl->nodes[i], true);
+	disc_conf(cl, &dc);
+	if (ask_group(&dc, false, &l, why, sizeof why) < 0 ||
+	    ask_group(&dc, true, &l, why, sizeof why) < 0) {
+		polo_log(&x->lg, LOG_ERR, "discovery: %s", why);
+		bad = true;
+	}
+	qsort(l.v, l.n, sizeof *l.v, cmp_dnode);
+	ctx = client_ctx(cl, &x->lg);
+	for (i = 0; i < l.n; i++) {
+		tls_check(cl, ctx, &l.v[i]);
+		bad |= strcmp(l.v[i].tls, "verified") != 0;
+	}
+	SSL_CTX_free(ctx);
+	if (l.n == 0) {
+		polo_log(&x->lg, LOG_ERR, "no node answered discovery and "
+			 "there are no static [discovery] nodes");
+		bad = true;
+	}
+	if (json)
+		bad |= print_djson(&l) < 0;
+	else
+		print_dtable(&l);
+	free(l.v);
+	return bad ? EXIT_PROBLEM : 0;
+}
+
 /* ---- main ---- */
 
 struct command {
@@ -973,6 +1371,7 @@ static const struct command commands[] = {
 	{ "sessions", "--json", cmd_sessions },
 	{ "gc", "--dry-run", cmd_gc },
 	{ "check", NULL, cmd_check },
+	{ "discover", "--json", cmd_discover },
 };
 
 static const struct command *find_command(const char *name)
@@ -1054,5 +1453,7 @@ int main(int argc, char **argv)
 	x.sink.hold = c->run == cmd_check;
 	load_conf(&x);
 	x.sink.hold = false;
+	/* discover: a peer that closes mid-write is an error, not our death */
+	(void)signal(SIGPIPE, SIG_IGN);
 	return c->run(&x, opt);
 }

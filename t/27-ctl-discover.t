@@ -1,0 +1,108 @@
+#!/bin/sh
+# polohookctl discover on a three-node cluster (network namespaces, as in
+# t/42-cluster.t): hookd on nodes 1 and 2, node 2 with a certificate from
+# another CA, nothing on node 3 (a static node). The table, the JSON and
+# the exit status; then only good nodes, exit 0. Needs root.
+. "$(dirname "$0")/lib.sh"
+need_root
+for c in ip nsenter unshare openssl ss python3; do
+	command -v $c >/dev/null || { echo "1..0 # SKIP no $c"; exit 0; }
+done
+CTL=$B/polohookctl
+[ -x "$CTL" ] || { echo "1..0 # SKIP $CTL is not built"; exit 0; }
+. "$(dirname "$0")/cluster.sh"
+trap 'cluster_teardown; _cleanup' EXIT
+trap 'exit 1' INT TERM HUP
+cluster_setup 3 || { echo "1..0 # SKIP cannot make network namespaces"; exit 0; }
+A1=10.232.0.11 A2=10.232.0.12 A3=10.232.0.13
+NSSENV="LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group"
+
+sh "$TOP/examples/make-certs.sh" $T/tls node1=$A1 node2=$A2 node3=$A3 >/dev/null
+sh "$TOP/examples/make-certs.sh" $T/other node2=$A2 >/dev/null
+
+# nodeconf K [NODES]: node K's config (CERTDIR: where its certificate is)
+nodeconf() {
+	cat >$T/n$1.conf <<EOC
+[session]
+statedir = $T/st$1
+[discovery]
+interface = eth0
+idle_ms = 200
+max_ms = 1000
+state = $T/seen$1/nodes
+nodes = ${2:-$A1 $A2 $A3}
+[tls]
+ca = $T/tls/ca.pem
+cert = ${CERTDIR:-$T/tls}/node$1.pem
+key = ${CERTDIR:-$T/tls}/node$1.key
+[hookd]
+user = nobody
+handshake_ms = 1000
+connect_ms = 1000
+request_ms = 2000
+EOC
+}
+nodeconf 1
+CERTDIR=$T/other nodeconf 2
+
+# hookd_on K: start hookd on node K, in its own UTS namespace as host
+# nodeK (what Polo answers), and wait until it accepts
+hookd_on() {
+	bg_on $1 unshare --uts sh -c "hostname node$1 && exec env $NSSENV $B/hookd -c $T/n$1.conf -f" 2>>$T/hookd$1.log
+	eval H$1=$BGPID
+	_i=0
+	while ! on $1 ss -ltn 2>/dev/null | grep -q ':1343 ' && [ $_i -lt 100 ]; do
+		sleep 0.05; _i=$((_i + 1))
+	done
+}
+hookd_on 1
+hookd_on 2
+
+disc() { on 1 timeout 60 "$CTL" -c $T/n1.conf discover "$@"; }
+
+# --- the table ---------------------------------------------------------------
+disc >$T/tab 2>$T/err
+is "$?" 1 "discover exits 1 when a node does not verify"
+like $T/tab '^ADDRESS +HOSTNAME +DISCOVERY +TLS$' "the table has a header"
+like $T/tab "^$A1 +node1 +[0-9]+\.[0-9] ms +verified$" "node 1: its hostname, an RTT, verified"
+like $T/tab "^$A2 +node2 +[0-9]+\.[0-9] ms +.*certificate verify failed" "node 2: answers discovery, certificate verify failed"
+like $T/tab "^$A3 +- +- +connect: Connection refused$" "node 3 (static, nothing running): no discovery, a connect failure"
+is "$(sed 1d $T/tab | cut -d' ' -f1 | tr '\n' ' ')" "$A1 $A2 $A3 " "one row per node, in address order"
+[ -s $T/err ] && fail "nothing on stderr: $(cat $T/err)" || pass "nothing on stderr"
+
+# --- the JSON ------------------------------------------------------------------
+disc --json >$T/json 2>$T/err
+is "$?" 1 "discover --json exits 1 too"
+cat >$T/check.py <<'EOP'
+import json, sys
+a = json.load(open(sys.argv[1]))
+for o in a:
+    assert set(o) == {"address", "hostname", "rtt_ms", "tls"}, o
+    r = o["rtt_ms"]
+    print(o["address"], o["hostname"],
+          "null" if r is None else ("num" if isinstance(r, (int, float)) and r >= 0 else "bad"),
+          "verified" if o["tls"] == "verified" else
+          "verify-failed" if "certificate verify failed" in o["tls"] else o["tls"])
+EOP
+is "$(python3 $T/check.py $T/json 2>&1)" "$A1 node1 num verified
+$A2 node2 num verify-failed
+$A3 None null connect: Connection refused" "the JSON parses: address, hostname, rtt_ms (number or null), tls"
+
+# --- only good nodes ----------------------------------------------------------------
+kill -TERM $H2; wait $H2 2>/dev/null
+CERTDIR= nodeconf 2
+hookd_on 2
+nodeconf 1 "$A1 $A2"
+disc >$T/tab 2>$T/err
+is "$?" 0 "with only good nodes discover exits 0"
+is "$(grep -c ' verified$' $T/tab)" 2 "... both rows say verified"
+like $T/tab "^$A2 +node2 +[0-9]+\.[0-9] ms +verified$" "... node 2 now verifies"
+disc --json >$T/json 2>$T/err
+is "$?" 0 "... and --json exits 0"
+
+# --- usage ----------------------------------------------------------------------
+disc --bogus >/dev/null 2>&1
+is "$?" 2 "an unknown option is a usage error"
+
+for k in 1 2; do eval kill -TERM \$H$k; eval wait \$H$k 2>/dev/null; done
+done_testing
