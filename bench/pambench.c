@@ -4,6 +4,7 @@
  *
  *   pambench -c CONFDIR -s SERVICE [-u USER] [-n N] [-w WARMUP]
  *   pambench --spawn PATH [-n N] [-w WARMUP]
+ *   pambench --fork PATH [-n N] [-w WARMUP]
  *
  * PAM mode: each timed pair is one pam_start_confdir (a private service
  * directory: nothing under /etc/pam.d is read), pam_open_session,
@@ -38,6 +39,7 @@ extern char **environ;
 
 struct opts {
 	const char *confdir, *service, *user, *spawn;
+	int fork;		/* --fork: fork + execve instead of posix_spawn */
 	long n, warmup;
 };
 
@@ -84,8 +86,9 @@ static int pam_pair(const struct opts *o)
 	return what != NULL;
 }
 
-/* One posix_spawn + waitpid. 0 if the child ran and exited 0. */
-static int spawn_once(const char *path)
+/* One posix_spawn (or fork + execve) + waitpid. 0 if the child ran and
+ * exited 0. */
+static int spawn_once(const char *path, int use_fork)
 {
 	static char arg1[] = "session_added";
 	static char envpath[] =
@@ -96,7 +99,17 @@ static int spawn_once(const char *path)
 	pid_t pid, w;
 	int r, st = 0;
 
-	r = posix_spawn(&pid, path, NULL, NULL, argv, envp);
+	if (use_fork) {
+		/* the literal floor: fork + exec + wait */
+		pid = fork();
+		if (pid == 0) {
+			execve(path, argv, envp);
+			_exit(127);
+		}
+		r = pid < 0 ? errno : 0;
+	} else {
+		r = posix_spawn(&pid, path, NULL, NULL, argv, envp);
+	}
 	if (r != 0) {
 		if (!told)
 			fprintf(stderr, "pambench: posix_spawn %s: %s "
@@ -112,7 +125,7 @@ static int spawn_once(const char *path)
 
 static int run_once(const struct opts *o)
 {
-	return o->spawn ? spawn_once(o->spawn) : pam_pair(o);
+	return o->spawn ? spawn_once(o->spawn, o->fork) : pam_pair(o);
 }
 
 static double ms_between(const struct timespec *a, const struct timespec *b)
@@ -158,7 +171,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: pambench -c CONFDIR -s SERVICE [-u USER] [-n N] [-w WARMUP]\n"
-		"       pambench --spawn PATH [-n N] [-w WARMUP]\n");
+		"       pambench --spawn|--fork PATH [-n N] [-w WARMUP]\n");
 	exit(2);
 }
 
@@ -177,6 +190,10 @@ int main(int argc, char **argv)
 			usage();
 		if (strcmp(f, "--spawn") == 0)
 			o.spawn = argv[++a];
+		else if (strcmp(f, "--fork") == 0) {
+			o.spawn = argv[++a];
+			o.fork = 1;
+		}
 		else if (strcmp(f, "-c") == 0)
 			o.confdir = argv[++a];
 		else if (strcmp(f, "-s") == 0)
