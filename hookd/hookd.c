@@ -49,6 +49,7 @@
 
 #include <openssl/ssl.h>
 
+#include "cluster.h"
 #include "conf.h"
 #include "discover.h"
 #include "hookd.h"
@@ -133,15 +134,6 @@ fail:
 	return -e;
 }
 
-static void disc_conf(const struct polo_cluster_conf *cl,
-		      struct polo_disc_conf *d)
-{
-	polo_disc_defaults(d);
-	(void)polo_strlcpy(d->group, cl->group, sizeof d->group);
-	d->port = (unsigned)cl->port;
-	(void)polo_strlcpy(d->iface, cl->interface, sizeof d->iface);
-}
-
 static bool same_disc(const struct polo_cluster_conf *a,
 		      const struct polo_cluster_conf *b)
 {
@@ -174,7 +166,7 @@ static void settings_free(struct settings *s)
 static int settings_load(struct settings *s, const char *path,
 			 struct settings *old, bool debug)
 {
-	struct polo_tls_conf t = { 0 };
+	struct polo_tls_conf t;
 	struct polo_disc_conf d;
 	struct passwd *pw;
 	int r, lfd = -1, dfd = -1;
@@ -206,10 +198,7 @@ static int settings_load(struct settings *s, const char *path,
 	s->uid = pw->pw_uid;
 	s->gid = pw->pw_gid;
 
-	(void)polo_strlcpy(t.ca, s->conf.cl.ca, sizeof t.ca);
-	(void)polo_strlcpy(t.cert, s->conf.cl.cert, sizeof t.cert);
-	(void)polo_strlcpy(t.key, s->conf.cl.key, sizeof t.key);
-	t.verify_name = s->conf.cl.verify_name;
+	polo_cluster_tls(&s->conf.cl, &t);
 	s->ctx = polo_tls_server_ctx(&t, &lg);
 	if (s->ctx == NULL)
 		return -1;
@@ -223,7 +212,7 @@ static int settings_load(struct settings *s, const char *path,
 	}
 	if (old == NULL || old->dfd < 0 || !same_disc(&old->conf.cl,
 						       &s->conf.cl)) {
-		disc_conf(&s->conf.cl, &d);
+		polo_cluster_disc(&s->conf.cl, &d);
 		dfd = polo_disc_listen(&d, &lg);
 		if (dfd < 0)
 			goto fail;

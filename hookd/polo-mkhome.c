@@ -62,6 +62,7 @@
 
 #include <openssl/ssl.h>
 
+#include "cluster.h"
 #include "conf.h"
 #include "discover.h"
 #include "fsutil.h"
@@ -464,17 +465,6 @@ static void write_last_seen(const struct mk *m, const struct nodeset *s)
 
 /* ---- which nodes ---- */
 
-static void disc_conf(const struct polo_cluster_conf *cl,
-		      struct polo_disc_conf *dc)
-{
-	polo_disc_defaults(dc);
-	(void)polo_strlcpy(dc->group, cl->group, sizeof dc->group);
-	(void)polo_strlcpy(dc->iface, cl->interface, sizeof dc->iface);
-	dc->port = (unsigned)cl->port;
-	dc->idle_ms = cl->idle_ms;
-	dc->max_ms = cl->max_ms;
-}
-
 /* Discovery, stopping early once every expected node answered. The
  * answered set, or -errno (logged by lib/discover.c). */
 static int discover(const struct mk *m, const struct nodeset *expected,
@@ -492,7 +482,7 @@ static int discover(const struct mk *m, const struct nodeset *expected,
 			set_addr(expected, i, strs[i]);
 			exp[i] = strs[i];
 		}
-		disc_conf(&m->conf.cl, &dc);
+		polo_cluster_disc(&m->conf.cl, &dc);
 		r = polo_discover(&dc, SERVICE, exp, expected->n, &found, &n,
 				  &m->lg);
 	}
@@ -924,11 +914,7 @@ static SSL_CTX *client_ctx(const struct polo_cluster_conf *cl,
 {
 	struct polo_tls_conf tc;
 
-	memset(&tc, 0, sizeof tc);
-	(void)polo_strlcpy(tc.ca, cl->ca, sizeof tc.ca);
-	(void)polo_strlcpy(tc.cert, cl->cert, sizeof tc.cert);
-	(void)polo_strlcpy(tc.key, cl->key, sizeof tc.key);
-	tc.verify_name = cl->verify_name;
+	polo_cluster_tls(cl, &tc);
 	return polo_tls_client_ctx(&tc, lg);
 }
 

@@ -43,6 +43,7 @@
 
 #include <jansson.h>
 
+#include "cluster.h"
 #include "conf.h"
 #include "discover.h"
 #include "fsutil.h"
@@ -1289,27 +1290,12 @@ static int print_djson(const struct dlist *l)
 	return r;
 }
 
-static void disc_conf(const struct polo_cluster_conf *cl,
-		      struct polo_disc_conf *dc)
-{
-	polo_disc_defaults(dc);
-	(void)polo_strlcpy(dc->group, cl->group, sizeof dc->group);
-	(void)polo_strlcpy(dc->iface, cl->interface, sizeof dc->iface);
-	dc->port = (unsigned)cl->port;
-	dc->idle_ms = cl->idle_ms;
-	dc->max_ms = cl->max_ms;
-}
-
 static SSL_CTX *client_ctx(const struct polo_cluster_conf *cl,
 			   const struct polo_log *lg)
 {
 	struct polo_tls_conf tc;
 
-	memset(&tc, 0, sizeof tc);
-	(void)polo_strlcpy(tc.ca, cl->ca, sizeof tc.ca);
-	(void)polo_strlcpy(tc.cert, cl->cert, sizeof tc.cert);
-	(void)polo_strlcpy(tc.key, cl->key, sizeof tc.key);
-	tc.verify_name = cl->verify_name;
+	polo_cluster_tls(cl, &tc);
 	return polo_tls_client_ctx(&tc, lg);
 }
 
@@ -1333,7 +1319,7 @@ static int cmd_discover(struct ctl *x, bool json)
 		return EXIT_PROBLEM;
 	for (i = 0; i < cl->nnodes; i++)
 		(void)dl_find(&l, cl->nodes[i], true);
-	disc_conf(cl, &dc);
+	polo_cluster_disc(cl, &dc);
 	if (ask_group(&dc, false, &l, why, sizeof why) < 0 ||
 	    ask_group(&dc, true, &l, why, sizeof why) < 0) {
 		polo_log(&x->lg, LOG_ERR, "discovery: %s", why);

@@ -88,16 +88,20 @@ static int open_root(const char *root, uid_t trust, const struct polo_log *lg)
 	return fd;
 }
 
-static int open_registry(int rootfd, bool create, uid_t trust,
-			 const char *root, const struct polo_log *lg)
+/* A root-only directory of ours inside parentfd (the registry, its
+ * trash): made if asked, opened without following a link, refused unless
+ * trusted and closed to group and others. -ENOENT, not logged, when it is
+ * missing and not to be made. */
+static int private_dir(int parentfd, const char *name, bool create,
+		       uid_t trust, const char *what, const struct polo_log *lg)
 {
 	char why[512];
 	struct stat st;
-	int fd;
+	int fd, e;
 
-	if (create && mkdirat(rootfd, POLO_REGISTRY, 0700) < 0 && errno != EEXIST)
+	if (create && mkdirat(parentfd, name, 0700) < 0 && errno != EEXIST)
 		goto fail;
-	fd = openat(rootfd, POLO_REGISTRY, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT && !create)
@@ -105,18 +109,27 @@ static int open_registry(int rootfd, bool create, uid_t trust,
 		goto fail;
 	}
 	if (fstat(fd, &st) < 0 ||
-	    polo_stat_trusted(&st, trust, why, sizeof why, POLO_REGISTRY) < 0 ||
+	    polo_stat_trusted(&st, trust, why, sizeof why, name) < 0 ||
 	    (st.st_mode & 077)) {
-		polo_log(lg, LOG_ERR, "tmphome %s/%s refused: not a root-only "
-			 "directory", root, POLO_REGISTRY);
+		polo_log(lg, LOG_ERR, "tmphome %s refused: not a root-only "
+			 "directory", what);
 		close(fd);
 		return -EPERM;
 	}
 	return fd;
 fail:
-	polo_log(lg, LOG_ERR, "tmphome %s/%s: %s", root, POLO_REGISTRY,
-		 strerror(errno));
-	return -errno;
+	e = errno;
+	polo_log(lg, LOG_ERR, "tmphome %s: %s", what, strerror(e));
+	return -e;
+}
+
+static int open_registry(int rootfd, bool create, uid_t trust,
+			 const char *root, const struct polo_log *lg)
+{
+	char what[PATH_MAX + sizeof POLO_REGISTRY + 1];
+
+	(void)snprintf(what, sizeof what, "%s/%s", root, POLO_REGISTRY);
+	return private_dir(rootfd, POLO_REGISTRY, create, trust, what, lg);
 }
 
 struct reg {
@@ -162,25 +175,8 @@ static int reg_write(int regfd, const char *name, const struct reg *g)
 static int open_trash(int regfd, bool create, uid_t trust,
 		      const struct polo_log *lg)
 {
-	char why[512];
-	struct stat st;
-	int fd;
-
-	if (create && mkdirat(regfd, POLO_TRASH, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	fd = openat(regfd, POLO_TRASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 ||
-	    polo_stat_trusted(&st, trust, why, sizeof why, POLO_TRASH) < 0 ||
-	    (st.st_mode & 077)) {
-		polo_log(lg, LOG_ERR, "tmphome %s/%s refused: not a root-only "
-			 "directory", POLO_REGISTRY, POLO_TRASH);
-		close(fd);
-		return -EPERM;
-	}
-	return fd;
+	return private_dir(regfd, POLO_TRASH, create, trust,
+			   POLO_REGISTRY "/" POLO_TRASH, lg);
 }
 
 /* A home left from the user's previous session (kept at logout because
