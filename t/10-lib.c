@@ -49,12 +49,6 @@ static const char *in_dir(const char *name)
 	return paths[n++];
 }
 
-/* tap.h has no skip: count n tests as skipped. */
-static void skip(int n, const char *why)
-{
-	while (n-- > 0)
-		printf("ok %d # SKIP %s\n", ++tap_n, why);
-}
 
 /* A name as a test description can carry it: no newline, no raw bytes. */
 static const char *vis(const char *s)
@@ -76,14 +70,6 @@ static const char *vis(const char *s)
 	return b;
 }
 
-/* Test setup failures are not test results: stop loudly. */
-static void must(int cond, const char *what)
-{
-	if (!cond) {
-		printf("Bail out! %s: %s\n", what, strerror(errno));
-		exit(2);
-	}
-}
 
 static void put_file(const char *path, const char *text, mode_t mode)
 {

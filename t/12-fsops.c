@@ -38,14 +38,6 @@ static bool can_mount;		/* root, and may make a mount namespace */
 static uid_t tuid;		/* owner the copy gives: 1500 or our own */
 static gid_t tgid;
 
-/* Test setup failures are not test results: stop loudly. */
-static void must(int cond, const char *what)
-{
-	if (!cond) {
-		printf("Bail out! %s: %s\n", what, strerror(errno));
-		exit(2);
-	}
-}
 
 /* "<dir>/<printf>"; 64 slots, so several paths can be live at once. */
 static const char *at(const char *f, ...) __attribute__((format(printf, 1, 2)));
@@ -67,11 +59,6 @@ static const char *at(const char *f, ...)
 	return b;
 }
 
-static void skip(int n, const char *why)
-{
-	while (n-- > 0)
-		printf("ok %d # SKIP %s\n", ++tap_n, why);
-}
 
 static void put_bytes(const char *path, const char *data, size_t n,
 		      mode_t mode)

@@ -47,14 +47,6 @@ static int dirty_queue;		/* calls that left an OpenSSL error queued */
 static const char M1[] =
 	"{\"Command\":\"Create-Home\",\"Params\":\"/home/alice,1234,1234\"}";
 
-/* Test setup failures are not test results: stop loudly. */
-static void must(int cond, const char *what)
-{
-	if (!cond) {
-		printf("Bail out! %s: %s\n", what, strerror(errno));
-		exit(2);
-	}
-}
 
 /* "<dir>/<printf>"; 64 slots, so several paths can be live at once. */
 static const char *at(const char *f, ...) __attribute__((format(printf, 1, 2)));
@@ -76,11 +68,6 @@ static const char *at(const char *f, ...)
 	return b;
 }
 
-static void skip(int n, const char *why)
-{
-	while (n-- > 0)
-		printf("ok %d # SKIP %s\n", ++tap_n, why);
-}
 
 static void check_queue(void)
 {

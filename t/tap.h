@@ -3,6 +3,7 @@
 #ifndef POLO_TAP_H
 #define POLO_TAP_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,24 @@ static void tap_ok(int cond, const char *file, int line, const char *name)
 		printf("#   '%s' does not contain '%s'\n",		\
 		       h_ ? h_ : "(null)", n_);				\
 } while (0)
+
+/* Count n tests as skipped. */
+__attribute__((unused))
+static void skip(int n, const char *why)
+{
+	while (n-- > 0)
+		printf("ok %d # SKIP %s\n", ++tap_n, why);
+}
+
+/* Test setup failures are not test results: stop loudly. */
+__attribute__((unused))
+static void must(int cond, const char *what)
+{
+	if (!cond) {
+		printf("Bail out! %s: %s\n", what, strerror(errno));
+		exit(2);
+	}
+}
 
 static int tap_done(void)
 {
