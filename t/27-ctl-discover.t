@@ -50,10 +50,7 @@ CERTDIR=$T/other nodeconf 2
 hookd_on() {
 	bg_on $1 unshare --uts sh -c "hostname node$1 && exec env $NSSENV $B/hookd -c $T/n$1.conf -f" 2>>$T/hookd$1.log
 	eval H$1=$BGPID
-	_i=0
-	while ! on $1 ss -ltn 2>/dev/null | grep -q ':1343 ' && [ $_i -lt 100 ]; do
-		sleep 0.05; _i=$((_i + 1))
-	done
+	wait_listen $1 1343
 }
 hookd_on 1
 hookd_on 2

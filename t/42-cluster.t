@@ -53,10 +53,7 @@ for k in 1 2 3; do nodeconf $k; done
 hookd_on() {
 	bg_on $1 env $NSSENV $B/hookd -c $T/n$1.conf -f 2>>$T/hookd$1.log
 	eval H$1=$BGPID
-	_i=0
-	while ! on $1 ss -ltn 2>/dev/null | grep -q ':1343 ' && [ $_i -lt 100 ]; do
-		sleep 0.05; _i=$((_i + 1))
-	done
+	wait_listen $1 1343
 }
 hookd_stop() {
 	eval _p=\$H$1

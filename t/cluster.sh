@@ -69,3 +69,11 @@ bg_on() {
 	BGPID=$!
 	CPIDS="$CPIDS $BGPID"
 }
+
+# wait_listen K PORT: until something on node K accepts on TCP PORT (5 s)
+wait_listen() {
+	_i=0
+	while ! on "$1" ss -ltn 2>/dev/null | grep -q ":$2 " && [ $_i -lt 100 ]; do
+		sleep 0.05; _i=$((_i + 1))
+	done
+}

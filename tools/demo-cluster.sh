@@ -46,10 +46,7 @@ EOC
 	bg_on $k env $NSSENV "$B/hookd" -c "$T/n$k.conf" -f 2>>"$T/hookd$k.log"
 done
 for k in 1 2 3; do
-	i=0
-	while ! on $k ss -ltn 2>/dev/null | grep -q ':1343 ' && [ $i -lt 100 ]; do
-		sleep 0.05; i=$((i + 1))
-	done
+	wait_listen $k 1343
 	echo "   node $k: hookd listening (monitor as root, network side as nobody)"
 done
 
