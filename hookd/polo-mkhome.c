@@ -909,15 +909,6 @@ static int load_conf(struct mk *m, const char *path, bool given)
 	return r;
 }
 
-static SSL_CTX *client_ctx(const struct polo_cluster_conf *cl,
-			   const struct polo_log *lg)
-{
-	struct polo_tls_conf tc;
-
-	polo_cluster_tls(cl, &tc);
-	return polo_tls_client_ctx(&tc, lg);
-}
-
 static int run(struct mk *m, const char *confpath, bool given, bool debug)
 {
 	int r;
@@ -935,7 +926,7 @@ static int run(struct mk *m, const char *confpath, bool given, bool debug)
 			 "nothing to do", m->conf.cl.cert);
 		return 0;
 	}
-	m->ctx = client_ctx(&m->conf.cl, &m->lg);
+	m->ctx = polo_cluster_client_ctx(&m->conf.cl, &m->lg);
 	if (m->ctx == NULL || set_init(&m->targets) < 0 ||
 	    find_nodes(m) < 0)
 		return EXIT_FAIL;

@@ -1290,15 +1290,6 @@ static int print_djson(const struct dlist *l)
 	return r;
 }
 
-static SSL_CTX *client_ctx(const struct polo_cluster_conf *cl,
-			   const struct polo_log *lg)
-{
-	struct polo_tls_conf tc;
-
-	polo_cluster_tls(cl, &tc);
-	return polo_tls_client_ctx(&tc, lg);
-}
-
 /* The static nodes, then Request-For (who offers polousers, how fast),
  * then Marco (their hostnames); then a TLS handshake with each, one after
  * the other, each within connect_ms. */
@@ -1326,7 +1317,7 @@ static int cmd_discover(struct ctl *x, bool json)
 		bad = true;
 	}
 	qsort(l.v, l.n, sizeof *l.v, cmp_dnode);
-	ctx = client_ctx(cl, &x->lg);
+	ctx = polo_cluster_client_ctx(cl, &x->lg);
 	for (i = 0; i < l.n; i++) {
 		tls_check(cl, ctx, &l.v[i]);
 		bad |= strcmp(l.v[i].tls, "verified") != 0;

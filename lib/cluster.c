@@ -24,3 +24,12 @@ void polo_cluster_tls(const struct polo_cluster_conf *cl,
 	(void)polo_strlcpy(t->key, cl->key, sizeof t->key);
 	t->verify_name = cl->verify_name;
 }
+
+SSL_CTX *polo_cluster_client_ctx(const struct polo_cluster_conf *cl,
+				 const struct polo_log *lg)
+{
+	struct polo_tls_conf t;
+
+	polo_cluster_tls(cl, &t);
+	return polo_tls_client_ctx(&t, lg);
+}

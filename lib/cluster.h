@@ -13,4 +13,8 @@ void polo_cluster_disc(const struct polo_cluster_conf *cl,
 void polo_cluster_tls(const struct polo_cluster_conf *cl,
 		      struct polo_tls_conf *t);
 
+/* A TLS client context from the [tls] settings (NULL on error, logged). */
+SSL_CTX *polo_cluster_client_ctx(const struct polo_cluster_conf *cl,
+				 const struct polo_log *lg);
+
 #endif

@@ -473,20 +473,28 @@ int polo_tmphome_remove(const char *root, const char *name, uid_t uid,
 	return r;
 }
 
+/* The registry of root, for gc: -ENOENT (not logged) if none was made. */
+static int registry_of(const char *root, uid_t trust, const struct polo_log *lg)
+{
+	int rootfd = open_root(root, trust, lg), regfd;
+
+	if (rootfd < 0)
+		return rootfd;
+	regfd = open_registry(rootfd, false, trust, root, lg);
+	close(rootfd);
+	return regfd;
+}
+
 int polo_tmphome_each(const char *root, uid_t trust_uid,
 		      int (*fn)(const char *name, uid_t uid, void *ctx),
 		      void *ctx, const struct polo_log *lg)
 {
 	struct dirent *de;
 	struct reg g;
-	int rootfd, regfd, r = 0;
+	int regfd, r = 0;
 	DIR *d;
 
-	rootfd = open_root(root, trust_uid, lg);
-	if (rootfd < 0)
-		return rootfd;
-	regfd = open_registry(rootfd, false, trust_uid, root, lg);
-	close(rootfd);
+	regfd = registry_of(root, trust_uid, lg);
 	if (regfd == -ENOENT)
 		return 0;
 	if (regfd < 0 || (d = fdopendir(regfd)) == NULL) {
@@ -511,14 +519,10 @@ int polo_tmphome_empty_trash(const char *root, uid_t trust_uid, bool dry_run,
 	char what[PATH_MAX + 2 * NAME_MAX];
 	struct dirent *de;
 	struct stat st;
-	int rootfd, regfd, tfd, bad = 0;
+	int regfd, tfd, bad = 0;
 	DIR *d;
 
-	rootfd = open_root(root, trust_uid, lg);
-	if (rootfd < 0)
-		return rootfd;
-	regfd = open_registry(rootfd, false, trust_uid, root, lg);
-	close(rootfd);
+	regfd = registry_of(root, trust_uid, lg);
 	if (regfd < 0)
 		return regfd == -ENOENT ? 0 : regfd;
 	tfd = open_trash(regfd, false, trust_uid, lg);
