@@ -187,6 +187,42 @@ static int open_final(struct walk *w, const char *name, int nfd,
 	return 0;
 }
 
+/* The final component, when a directory is asked for: opened at once with
+ * O_DIRECTORY|O_NOFOLLOW (nothing but a directory opens, and opening one
+ * has no side effect), then the very fd is checked — three system calls
+ * fewer than the O_PATH look first. 0 = not handled here (a symlink or
+ * not a directory: the general step decides), 1 = opened, <0 = refused. */
+static int step_final_dir(struct walk *w, const char *name, const char *path,
+			  int open_flags, uid_t trust_uid, int *fd, char *why,
+			  size_t whylen)
+{
+	struct stat st;
+	int ffd, r;
+
+	ffd = openat(w->dfd, name, open_flags | O_NOFOLLOW | O_CLOEXEC);
+	if (ffd < 0) {
+		r = -errno;
+		if (r == -ELOOP || r == -ENOTDIR)
+			return 0;
+		polo_why(why, whylen, "%.300s: %s", path, strerror(-r));
+		return r;
+	}
+	if (fstat(ffd, &st) < 0) {
+		r = -errno;
+		polo_why(why, whylen, "%.300s: %s", path, strerror(-r));
+		close(ffd);
+		return r;
+	}
+	r = polo_stat_trusted(&st, trust_uid, why, whylen, path);
+	if (r < 0) {
+		close(ffd);
+		return r;
+	}
+	*fd = ffd;
+	memcpy(w->canon, path, PATH_MAX);
+	return 1;
+}
+
 /* One step: resolve `name` inside w->dfd. 1 = final object opened. */
 static int step(struct walk *w, const char *name, int open_flags,
 		uid_t trust_uid, int *fd, char *why, size_t whylen)
@@ -198,6 +234,13 @@ static int step(struct walk *w, const char *name, int open_flags,
 	if (canon_join(path, sizeof path, w->canon, name) < 0) {
 		polo_why(why, whylen, "%.300s/...: path too long", w->canon);
 		return -ENAMETOOLONG;
+	}
+	if ((open_flags & (O_DIRECTORY | O_PATH)) == O_DIRECTORY &&
+	    rest_is_empty(w)) {
+		r = step_final_dir(w, name, path, open_flags, trust_uid, fd,
+				   why, whylen);
+		if (r != 0)
+			return r;
 	}
 	nfd = openat(w->dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (nfd < 0 || fstat(nfd, &st) < 0) {
