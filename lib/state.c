@@ -314,6 +314,8 @@ int polo_state_add(struct polo_state *st, const struct polo_session *s,
 	if (e)
 		polo_log(lg, LOG_ERR, "state: cannot record session %s of %s: "
 			 "%s", r.id, r.user, strerror(e));
+	else
+		memcpy(st->added, r.id, sizeof st->added);
 	return -e;
 }
 
@@ -321,13 +323,16 @@ int polo_state_remove(struct polo_state *st, const char *id)
 {
 	if (!polo_session_id_valid(id))
 		return -EINVAL;
+	if (strcmp(id, st->added) == 0)
+		st->added[0] = '\0';
 	(void)unlinkat(st->userfd, id, 0);
 	if (unlinkat(st->sessfd, id, 0) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
 }
 
-/* Walk the user's entries: call fn for each readable record. */
+/* Walk the user's entries: call fn for each readable record (NULL for
+ * the one this lock holder just added: it is alive, being ours). */
 static int each_user_rec(struct polo_state *st,
 			 int (*fn)(struct polo_state *, const char *,
 				   struct polo_state_rec *, void *),
@@ -347,6 +352,10 @@ static int each_user_rec(struct polo_state *st,
 	while (ret == 0 && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
+		if (st->added[0] && strcmp(de->d_name, st->added) == 0) {
+			ret = fn(st, de->d_name, NULL, ctx);
+			continue;
+		}
 		if (rec_read(st->sessfd, de->d_name, &r) < 0 ||
 		    strcmp(r.user, st->user) != 0) {
 			(void)unlinkat(st->userfd, de->d_name, 0);	/* stale */
@@ -361,7 +370,7 @@ static int each_user_rec(struct polo_state *st,
 static int count_one(struct polo_state *st, const char *id,
 		     struct polo_state_rec *r, void *ctx)
 {
-	if (r->alive)
+	if (r == NULL || r->alive)	/* NULL: the one we just added */
 		(*(unsigned long *)ctx)++;
 	else
 		(void)polo_state_remove(st, id);	/* crashed: prune */
@@ -392,9 +401,12 @@ static int find_one(struct polo_state *st, const char *id,
 		    struct polo_state_rec *r, void *ctx)
 {
 	struct finder *f = ctx;
-	bool ours = r->leader == getpid();
+	bool ours;
 
 	(void)st;
+	if (r == NULL)
+		return 0;	/* just added: never the one that closes */
+	ours = r->leader == getpid();
 	if (!r->alive || strcmp(r->service, f->s->service) != 0 ||
 	    strcmp(r->tty, f->s->tty) != 0)
 		return 0;

@@ -37,6 +37,9 @@ struct polo_state {
 	int sessfd;		/* STATEDIR/sessions */
 	int userfd;		/* STATEDIR/users/USER, locked */
 	char user[33];
+	/* the session polo_state_add recorded under this lock: a count that
+	 * meets it knows it is alive without reading it back */
+	char added[POLO_SESSION_ID_MAX + 1];
 };
 
 /* Open (creating safely: the last component never a symlink, every
