@@ -84,6 +84,32 @@ is "$(sed -n 's/^close p[0-9]* \([0-9]*\) .*/\1/p' $O/log | sort -n | tr '\n' ' 
 is "$(grep -c '^close .* true$' $O/log)" 1 "exactly one close is the user's last"
 is "$(ls $S/sessions | wc -l)" 0 "no session is left in the state"
 
+# the whole state tree deleted (an admin's rm -rf, a tmpfs remounted) while
+# two sessions are open: the next login rebuilds it and is counted, the old
+# sessions' closes still run their hooks, say what they could not find, and
+# do not count a session that is not recorded as the user's last
+rm -f $O/* $LOG
+pamh -u alice -e XDG_SESSION_ID=r1 -t tty5 open wait:$O/go-r1 close >/dev/null &
+pr1=$!
+pamh -u alice -e XDG_SESSION_ID=r2 -t tty6 open wait:$O/go-r2 close >/dev/null &
+pr2=$!
+n=0; while [ "$(wc -l <$O/log 2>/dev/null)" != 2 ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done
+rm -rf $S
+pamh -u alice -e XDG_SESSION_ID=r3 -t tty7 open wait:$O/go-r3 close >/dev/null &
+pr3=$!
+n=0; while ! grep -q '^open r3' $O/log 2>/dev/null && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done
+like $O/log '^open r3 1$' "state tree deleted: the next login rebuilds it and counts itself"
+is "$(stat -c %a $S 2>/dev/null)" 700 "... the rebuilt state directory is 0700 again"
+is "$(ls $S/sessions 2>/dev/null)" r3 "... and records only what it knows: r3"
+touch $O/go-r1; wait $pr1
+like $O/log '^close r1 1 false$' "a session lost with the tree still runs its close hooks, and r3 keeps it from being the last"
+like $LOG "notice .*no session r1 of alice recorded" "... its close says the session was not recorded"
+touch $O/go-r3; wait $pr3
+like $O/log '^close r3 0 true$' "the rebuilt tree's own session closes as the last one known"
+touch $O/go-r2; wait $pr2
+like $O/log '^close r2 0 true$' "... and the other lost session closes too, with the tree empty"
+is "$(find $S/sessions $S/users/alice -mindepth 1 | wc -l)" 0 "... leaving an empty tree"
+
 # an unsafe state directory is refused, and the login goes on
 rm -rf $S $O/* $LOG
 mkdir $T/elsewhere
