@@ -335,16 +335,13 @@ int polo_open_trusted(const char *path, int open_flags, uid_t trust_uid,
 	return r == 1 ? 0 : r;
 }
 
-int polo_write_at(int dirfd, const char *name, const void *buf, size_t len,
-		  mode_t mode, bool sync)
+static int write_via(int dirfd, const char *tmp, const char *name,
+		     const void *buf, size_t len, mode_t mode, bool sync,
+		     unsigned int rename_flags)
 {
-	char tmp[NAME_MAX + 1];
 	ssize_t n;
 	int fd, e = 0;
 
-	n = snprintf(tmp, sizeof tmp, ".%s.new", name);
-	if (n < 0 || (size_t)n >= sizeof tmp)
-		return -ENAMETOOLONG;
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
 		    O_CLOEXEC, mode);
 	if (fd < 0)
@@ -356,9 +353,34 @@ int polo_write_at(int dirfd, const char *name, const void *buf, size_t len,
 		e = errno;
 	if (close(fd) < 0 && e == 0)
 		e = errno;
-	if (e == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+	if (e == 0 && renameat2(dirfd, tmp, dirfd, name, rename_flags) < 0)
 		e = errno;
 	if (e)
 		(void)unlinkat(dirfd, tmp, 0);
 	return -e;
+}
+
+int polo_write_at(int dirfd, const char *name, const void *buf, size_t len,
+		  mode_t mode, bool sync)
+{
+	char tmp[NAME_MAX + 1];
+	int n = snprintf(tmp, sizeof tmp, ".%s.new", name);
+
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		return -ENAMETOOLONG;
+	return write_via(dirfd, tmp, name, buf, len, mode, sync, 0);
+}
+
+int polo_write_new_at(int dirfd, const char *name, const void *buf,
+		      size_t len, mode_t mode)
+{
+	char tmp[NAME_MAX + 1];
+	/* the pid: two writers of one name (two users' logins, each under
+	 * its own lock) never share a temporary file */
+	int n = snprintf(tmp, sizeof tmp, ".%s.%ld.new", name, (long)getpid());
+
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		return -ENAMETOOLONG;
+	return write_via(dirfd, tmp, name, buf, len, mode, false,
+			 RENAME_NOREPLACE);
 }

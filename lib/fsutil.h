@@ -33,4 +33,10 @@ int polo_open_trusted(const char *path, int open_flags, uid_t trust_uid,
 int polo_write_at(int dirfd, const char *name, const void *buf, size_t len,
 		  mode_t mode, bool sync);
 
+/* Create the file `name` in dirfd with buf, whole or not at all, and only
+ * if nothing is there: written under ".NAME.PID.new", then renamed with
+ * RENAME_NOREPLACE. 0, -EEXIST (nothing changed) or -errno. */
+int polo_write_new_at(int dirfd, const char *name, const void *buf,
+		      size_t len, mode_t mode);
+
 #endif

@@ -274,21 +274,42 @@ static int rec_read(int sessfd, const char *id, struct polo_state_rec *r)
 	return 0;
 }
 
-static int rec_write(int sessfd, const struct polo_state_rec *r)
+/* A new session file: never over another one (see polo_state_add). */
+static int rec_create(int sessfd, const struct polo_state_rec *r)
 {
 	char buf[REC_MAX];
 	int n = rec_format(r, buf, sizeof buf);
 
 	/* /run is a tmpfs: nothing to gain from fsync */
-	return n < 0 ? n : polo_write_at(sessfd, r->id, buf, (size_t)n, 0600,
-					 false);
+	return n < 0 ? n : polo_write_new_at(sessfd, r->id, buf, (size_t)n,
+					     0600);
 }
 
-int polo_state_add(struct polo_state *st, const struct polo_session *s,
+/* Both entries of r, each created exclusively: -EEXIST if the id is
+ * taken (by this user or another), nothing changed then. */
+static int add_once(struct polo_state *st, const struct polo_state_rec *r)
+{
+	int fd, e;
+
+	/* the user's entry first: one without its session file (a crash
+	 * in between) is pruned by the next count, the reverse would not be */
+	fd = openat(st->userfd, r->id, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	e = rec_create(st->sessfd, r);
+	if (e < 0)
+		(void)unlinkat(st->userfd, r->id, 0);
+	return e;
+}
+
+int polo_state_add(struct polo_state *st, struct polo_session *s,
 		   const struct polo_log *lg)
 {
 	struct polo_state_rec r = { .uid = s->uid, .leader = getpid() };
-	int fd, e;
+	char fresh[POLO_SESSION_ID_MAX + 1];
+	int e;
 
 	(void)polo_strlcpy(r.id, s->id, sizeof r.id);
 	(void)polo_strlcpy(r.user, s->user, sizeof r.user);
@@ -299,24 +320,25 @@ int polo_state_add(struct polo_state *st, const struct polo_session *s,
 	r.opened = (long long)time(NULL);
 	if (!polo_session_id_valid(r.id))
 		return -EINVAL;
-	/* the user's entry first: one without its session file (a crash
-	 * in between) is pruned by the next count, the reverse would not be */
-	fd = openat(st->userfd, r.id, O_WRONLY | O_CREAT | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
-	if (fd < 0) {
-		e = errno;
-	} else {
-		close(fd);
-		e = -rec_write(st->sessfd, &r);
-		if (e)
-			(void)unlinkat(st->userfd, r.id, 0);
+	e = add_once(st, &r);
+	/* The id came from the PAM environment (XDG_SESSION_ID): a session
+	 * already recorded under it — another user's, or one of this user's
+	 * — is never overwritten. This one gets a fresh id instead. */
+	if (e == -EEXIST && polo_session_id_new(fresh, sizeof fresh) == 0) {
+		polo_log(lg, LOG_WARNING, "state: session id %s of %s is "
+			 "already recorded: recorded as %s instead", r.id,
+			 r.user, fresh);
+		memcpy(r.id, fresh, sizeof r.id);
+		e = add_once(st, &r);
 	}
-	if (e)
+	if (e < 0) {
 		polo_log(lg, LOG_ERR, "state: cannot record session %s of %s: "
-			 "%s", r.id, r.user, strerror(e));
-	else
-		memcpy(st->added, r.id, sizeof st->added);
-	return -e;
+			 "%s", r.id, r.user, strerror(-e));
+		return e;
+	}
+	memcpy(s->id, r.id, sizeof s->id);
+	memcpy(st->added, r.id, sizeof st->added);
+	return 0;
 }
 
 int polo_state_remove(struct polo_state *st, const char *id)

@@ -50,8 +50,9 @@ int polo_state_begin(struct polo_state *st, const char *statedir,
 		     const struct polo_log *lg);
 void polo_state_end(struct polo_state *st);
 
-/* Record session s (leader: this process). */
-int polo_state_add(struct polo_state *st, const struct polo_session *s,
+/* Record session s (leader: this process). An id that is already
+ * recorded is never overwritten: s->id is then replaced by a fresh one. */
+int polo_state_add(struct polo_state *st, struct polo_session *s,
 		   const struct polo_log *lg);
 
 /* At close: the session of s. A known s->id must name a session of this

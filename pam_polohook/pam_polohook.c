@@ -100,10 +100,11 @@ static int session(pam_handle_t *pamh, int argc, const char **argv,
 	}
 	if (r < 0 || pick_id(pamh, s) < 0)
 		goto out;
-	if (phase == POLO_OPEN)
-		keep_id(pamh, s);
 	r = phase == POLO_OPEN ? polo_phase_open(c, s, geteuid(), &lg)
 			       : polo_phase_close(c, s, geteuid(), &lg);
+	/* after the open: the state may have given the session a fresh id */
+	if (phase == POLO_OPEN)
+		keep_id(pamh, s);
 	ret = r < 0 && c->onerr == POLO_ONERR_FAIL ? PAM_SESSION_ERR
 						   : PAM_SUCCESS;
 out:

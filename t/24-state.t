@@ -84,6 +84,26 @@ is "$(sed -n 's/^close p[0-9]* \([0-9]*\) .*/\1/p' $O/log | sort -n | tr '\n' ' 
 is "$(grep -c '^close .* true$' $O/log)" 1 "exactly one close is the user's last"
 is "$(ls $S/sessions | wc -l)" 0 "no session is left in the state"
 
+# a session id that is already recorded (XDG_SESSION_ID comes from the PAM
+# environment) is never taken over: not by another user, not by the same
+rm -f $O/* $LOG
+pamh -u alice -e XDG_SESSION_ID=s7 -t tty8 open wait:$O/go-s7 close >/dev/null &
+ps7=$!
+wait_for $O/log
+pamh -u bob -e XDG_SESSION_ID=s7 -t tty9 open wait:$O/go-bob close >/dev/null &
+pbob=$!
+n=0; while [ "$(wc -l <$O/log)" -lt 2 ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done
+like $S/sessions/s7 '^user=alice$' "another user's login with a taken id does not overwrite the record"
+bobid=$(sed -n '2s/^open \([^ ]*\) .*/\1/p' $O/log)
+like $S/sessions/$bobid '^user=bob$' "... it is recorded under a fresh id, which its hooks get ($bobid)"
+like $LOG "warning .*session id s7 of bob is already recorded: recorded as $bobid" "... and the log says so"
+pamh -u alice -e XDG_SESSION_ID=s7b -t tty10 open close >/dev/null
+like $O/log '^open s7b 2$' "alice's own count is not disturbed (2 at her second login)"
+touch $O/go-bob; wait $pbob
+like $O/log "^close $bobid 0 true\$" "bob's close finds his session by the fresh id"
+touch $O/go-s7; wait $ps7
+like $O/log '^close s7 0 true$' "... and alice's s7 closes as hers"
+
 # the whole state tree deleted (an admin's rm -rf, a tmpfs remounted) while
 # two sessions are open: the next login rebuilds it and is counted, the old
 # sessions' closes still run their hooks, say what they could not find, and
