@@ -6,7 +6,7 @@
  *    input: nothing in it is trusted, not its size, not its NUL, not one
  *    byte of the path;
  *  - the user is resolved through our own NSS (getpwuid_r); we go on only
- *    if that user exists, uid >= min_uid, its passwd home equals the path
+ *    if that user exists, min_uid <= uid <= max_uid, its passwd home equals the path
  *    asked for byte for byte, and its primary gid equals the gid asked for;
  *  - the home's parent is reached through a trusted walk (root-owned
  *    directories only) and the home is made in that directory fd;
@@ -248,6 +248,12 @@ static void decide(struct job *j, const struct polo_conf *c)
 		polo_log(j->lg, LOG_WARNING, "uid %u home %.200s: refused: uid "
 			 "below min_uid %lu", q->uid, q->home, c->cl.min_uid);
 		answer(j, EPERM, NULL, "uid below min_uid");
+		return;
+	}
+	if (q->uid > c->cl.max_uid) {
+		polo_log(j->lg, LOG_WARNING, "uid %u home %.200s: refused: uid "
+			 "above max_uid %lu", q->uid, q->home, c->cl.max_uid);
+		answer(j, EPERM, NULL, "uid above max_uid");
 		return;
 	}
 	r = lookup((uid_t)q->uid, &pw, &buf);

@@ -285,9 +285,10 @@ static int user_request(struct mk *m)
 		r = -EPERM;
 		goto out;
 	}
-	if (pw.pw_uid < m->conf.cl.min_uid) {
-		polo_log(&m->lg, LOG_DEBUG, "user %s: uid %lu below min_uid: "
-			 "nothing to do", user, (unsigned long)pw.pw_uid);
+	if (pw.pw_uid < m->conf.cl.min_uid || pw.pw_uid > m->conf.cl.max_uid) {
+		polo_log(&m->lg, LOG_DEBUG, "user %s: uid %lu outside min_uid.."
+			 "max_uid: nothing to do", user,
+			 (unsigned long)pw.pw_uid);
 		r = 1;
 		goto out;
 	}

@@ -50,7 +50,7 @@ enum conf_id {
 	KEY_RUNNER,
 	KEY_GROUP, KEY_DPORT, KEY_IFACE, KEY_IDLE_MS, KEY_MAX_MS, KEY_NODES,
 	KEY_NODES_STATE, KEY_CA, KEY_CERT, KEY_KEY, KEY_VERIFY_NAME,
-	KEY_HPORT, KEY_MIN_UID, KEY_ACK, KEY_USER, KEY_MAX_CONNS,
+	KEY_HPORT, KEY_MIN_UID, KEY_MAX_UID, KEY_ACK, KEY_USER, KEY_MAX_CONNS,
 	KEY_HANDSHAKE_MS, KEY_CONN_MS, KEY_CONNECT_MS, KEY_REQUEST_MS,
 };
 
@@ -92,6 +92,7 @@ static const struct conf_key conf_keys[] = {
 	{ "tls", "verify_name", false, KEY_VERIFY_NAME, "want yes or no" },
 	{ "hookd", "port", false, KEY_HPORT, "want 1..65535" },
 	{ "hookd", "min_uid", false, KEY_MIN_UID, "want 1..4294967294" },
+	{ "hookd", "max_uid", false, KEY_MAX_UID, "want 1..4294967294" },
 	{ "hookd", "ack", false, KEY_ACK, "want early or done" },
 	{ "hookd", "user", false, KEY_USER, "want a login name" },
 	{ "hookd", "max_conns", false, KEY_MAX_CONNS, "want 1..1024" },
@@ -152,6 +153,9 @@ void polo_cluster_defaults(struct polo_cluster_conf *cl)
 	cl->verify_name = true;
 	cl->hookd_port = 1343;
 	cl->min_uid = 1000;
+	/* Debian's normal users: 1000..59999 (65534 is nobody, whose home
+	 * /nonexistent must never exist) */
+	cl->max_uid = 59999;
 	cl->ack = POLO_ACK_DONE;
 	(void)polo_strlcpy(cl->user, "nobody", sizeof cl->user);
 	cl->max_conns = 64;
@@ -303,6 +307,7 @@ static int conf_set_cluster(struct polo_cluster_conf *cl, enum conf_id id,
 	case KEY_VERIFY_NAME:	return set_bool(&cl->verify_name, v);
 	case KEY_HPORT:		return set_range(&cl->hookd_port, v, 1, 65535);
 	case KEY_MIN_UID:	return set_range(&cl->min_uid, v, 1, 4294967294UL);
+	case KEY_MAX_UID:	return set_range(&cl->max_uid, v, 1, 4294967294UL);
 	case KEY_ACK:		return set_ack(&cl->ack, v);
 	case KEY_USER:		return polo_valid_user_name(v) ?
 				       polo_strlcpy(cl->user, v, sizeof cl->user) : -EINVAL;

@@ -50,7 +50,7 @@ struct polo_cluster_conf {
 	char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
 	bool verify_name;
 	unsigned long hookd_port;
-	unsigned long min_uid;
+	unsigned long min_uid, max_uid;	/* homes only for uids in between */
 	enum polo_ack ack;
 	char user[33];			/* hookd's unprivileged network side */
 	unsigned long max_conns;

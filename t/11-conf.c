@@ -538,6 +538,7 @@ static void test_cluster(void)
 		"[hookd]\n"
 		"port = 1444\n"
 		"min_uid = 2000\n"
+		"max_uid = 29999\n"
 		"ack = early\n"
 		"user = polohook\n"
 		"max_conns = 8\n"
@@ -551,6 +552,7 @@ static void test_cluster(void)
 	is_int(c.cl.port, 1337, "cluster default: discovery port 1337");
 	is_int(c.cl.hookd_port, 1343, "cluster default: hookd port 1343");
 	is_int(c.cl.min_uid, 1000, "cluster default: min_uid 1000");
+	is_int(c.cl.max_uid, 59999, "cluster default: max_uid 59999 (never nobody)");
 	is_int(c.cl.ack, POLO_ACK_DONE, "cluster default: ack done");
 	ok(c.cl.verify_name, "cluster default: server names are verified");
 	is_int(load(&c, p), 0, "cluster keys: all accepted");
@@ -565,6 +567,7 @@ static void test_cluster(void)
 	ok(!c.cl.verify_name, "verify_name = no");
 	is_int(c.cl.hookd_port, 1444, "hookd port");
 	is_int(c.cl.min_uid, 2000, "min_uid");
+	is_int(c.cl.max_uid, 29999, "max_uid");
 	is_int(c.cl.ack, POLO_ACK_EARLY, "ack = early");
 	is_str(c.cl.user, "polohook", "user");
 	is_int(c.cl.max_conns + c.cl.handshake_ms + c.cl.idle_ms_conn +

@@ -159,6 +159,10 @@ like "$L" "request from 127\.0\.0\.1:[0-9]+ \[CN=client\]: user alice uid 1500 g
 r=$(ch "/root,0,0"); is "$r" '{"Error":"uid below min_uid"}' "uid 0 refused"
 r=$(ch "$T/home/low,500,500"); is "$r" '{"Error":"uid below min_uid"}' "uid 500 refused"
 [ ! -e "$T/home/low" ]; is $? 0 "nothing made for low"
+# nobody (65534, home /nonexistent in t/lib.sh's passwd): refused for its
+# uid before anything else is looked at
+r=$(ch "$T/nonexistent,65534,65534"); is "$r" '{"Error":"uid above max_uid"}' "nobody (uid 65534) refused: above max_uid"
+like "$L" "uid 65534 home $T/nonexistent: refused: uid above max_uid 59999" "... and logged"
 r=$(ch "$T/home/bob,1500,1500")
 is "$r" '{"Error":"home does not match the passwd home"}' "alice asking for bob's home refused"
 [ ! -e "$T/home/bob" ]; is $? 0 "bob's home not made"
