@@ -11,6 +11,7 @@
 #                   build-asan/ (POLO_BUILD=build-asan), then run t/ on it
 #   make fuzz       libFuzzer targets (fuzz/), FUZZ_SECONDS each (default 60)
 #   make fuzz-smoke each fuzz target for 5 s, then on fuzz/regress/
+#                   (make check runs it with FUZZ_SMOKE_SECONDS=3)
 
 PREFIX     ?= /usr
 SYSCONFDIR ?= /etc
@@ -123,9 +124,12 @@ tests: all $(T_BIN)
 deps:
 	@sh tools/deps.sh
 
+# The suite, then every fuzz target for a short smoke run (and its saved
+# crashes replayed): a parser change that crashes at once fails check.
 check: deps
 	$(MAKE) WERROR=1 tests
 	prove -f t/
+	$(MAKE) fuzz-smoke FUZZ_SMOKE_SECONDS=3
 
 demo: deps
 	$(MAKE) all $(B)/t/pamh
@@ -188,9 +192,11 @@ endef
 fuzz: fuzz-build
 	$(foreach t,$(FUZZ_TARGETS),$(call fuzz_run,$(t),$(FUZZ_SECONDS)))
 
-# Five seconds each, then every saved crash of fuzz/regress/ once.
+# FUZZ_SMOKE_SECONDS each (default 5), then every saved crash of
+# fuzz/regress/ once.
+FUZZ_SMOKE_SECONDS ?= 5
 fuzz-smoke: fuzz-build
-	$(foreach t,$(FUZZ_TARGETS),$(call fuzz_run,$(t),5))
+	$(foreach t,$(FUZZ_TARGETS),$(call fuzz_run,$(t),$(FUZZ_SMOKE_SECONDS)))
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    f=$$(find fuzz/regress/$$t -type f 2>/dev/null | sort); \
 	    [ -z "$$f" ] || $(FUZZ_B)/fuzz_$$t $$f; \
