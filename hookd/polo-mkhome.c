@@ -90,6 +90,7 @@
 struct result {
 	char addr[INET_ADDRSTRLEN];
 	int ok;				/* 1: the node made or had the home */
+	int verified;			/* 1: its certificate checked out */
 	char status[STATUS_LEN];	/* "created", "exists", or "" */
 	char why[WHY_MAX];		/* the failure, when !ok */
 };
@@ -117,6 +118,8 @@ struct mk {
 	SSL_CTX *ctx;
 	struct nodeset targets;
 	struct result *res;		/* one per target, in target order */
+	struct nodeset known;		/* static + last-seen: asked first */
+	bool remember;			/* discovery worked: rewrite last-seen */
 };
 
 /* ---- logging and text ---- */
@@ -496,43 +499,62 @@ static int discover(const struct mk *m, const struct nodeset *expected,
 	return r;
 }
 
-/* targets = answered ∪ static ∪ last-seen; the last-seen file becomes
- * answered ∪ static (so a node gone for good is tried once more, then
- * forgotten). When discovery fails the file is left as it was. */
+/* targets = answered ∪ static ∪ last-seen. Static and last-seen nodes
+ * are the expected ones, which end discovery early and are asked first.
+ * The last-seen file is rewritten after the asking (remember()). When
+ * discovery fails it is left as it was. */
 static int find_nodes(struct mk *m)
 {
-	struct nodeset stat_nodes = { 0 }, expected = { 0 }, answered = { 0 };
+	struct nodeset answered = { 0 };
 	unsigned long i;
 	int r;
 
-	r = set_init(&stat_nodes);
-	if (r == 0)
-		r = set_init(&expected);
+	r = set_init(&m->known);
 	if (r == 0)
 		r = set_init(&answered);
 	if (r < 0)
 		goto out;
 	for (i = 0; i < m->conf.cl.nnodes; i++)
-		(void)set_add(&stat_nodes, m->conf.cl.nodes[i]);
-	set_finish(&stat_nodes);
-	read_last_seen(m, &expected);
-	set_union(&expected, &stat_nodes);
-	if (discover(m, &expected, &answered) == 0) {
+		(void)set_add(&m->known, m->conf.cl.nodes[i]);
+	read_last_seen(m, &m->known);
+	set_finish(&m->known);
+	if (discover(m, &m->known, &answered) == 0) {
 		polo_log(&m->lg, LOG_DEBUG, "%zu node(s) answered discovery "
-			 "(%zu expected)", answered.n, expected.n);
-		set_union(&stat_nodes, &answered);
-		write_last_seen(m, &stat_nodes);
+			 "(%zu expected)", answered.n, m->known.n);
+		m->remember = true;
 	} else {
 		polo_log(&m->lg, LOG_WARNING, "discovery failed: asking the "
-			 "%zu static and last-seen node(s) only", expected.n);
+			 "%zu static and last-seen node(s) only", m->known.n);
 	}
-	set_union(&m->targets, &expected);
+	set_union(&m->targets, &m->known);
 	set_union(&m->targets, &answered);
 out:
-	free(stat_nodes.v);
-	free(expected.v);
 	free(answered.v);
 	return r;
+}
+
+/* The last-seen file becomes static ∪ the nodes whose certificate checked
+ * out this time: an address that only answered discovery (anyone on the
+ * LAN can make one answer) is never remembered, and a node gone for good
+ * is forgotten at once — discovery finds it again when it is back. */
+static void remember(struct mk *m)
+{
+	struct nodeset s = { 0 };
+	char a[INET_ADDRSTRLEN];
+	unsigned long i;
+
+	if (!m->remember || set_init(&s) < 0)
+		return;
+	for (i = 0; i < m->conf.cl.nnodes; i++)
+		(void)set_add(&s, m->conf.cl.nodes[i]);
+	for (i = 0; i < m->targets.n; i++)
+		if (m->res[i].verified) {
+			set_addr(&m->targets, i, a);
+			(void)set_add(&s, a);
+		}
+	set_finish(&s);
+	write_last_seen(m, &s);
+	free(s.v);
 }
 
 /* ---- one node, in a child ---- */
@@ -610,6 +632,7 @@ static int tls_ask(const struct mk *m, SSL *ssl, unsigned long t0,
 		say(res->why, "handshake timed out after %lu ms", cms);
 	if (r < 0)
 		return -1;
+	res->verified = 1;	/* a cluster node, whatever it answers */
 	r = polo_tls_write_all(ssl, m->req, m->reqlen, rdl, res->why, WHY_MAX);
 	if (r >= 0)	/* TLS 1.3: a refused client certificate shows here */
 		r = polo_tls_read_msg(ssl, buf, POLO_REQ_MAX, rdl, res->why,
@@ -669,6 +692,8 @@ static void mk_free(struct mk *m)
 	m->targets.v = NULL;
 	free(m->res);
 	m->res = NULL;
+	free(m->known.v);
+	m->known.v = NULL;
 }
 
 /* The child's whole life: never returns, never runs atexit handlers or
@@ -795,6 +820,7 @@ static void reap(struct child *ch, size_t n, unsigned long ms)
 		if (ch[i].got == sizeof ch[i].res)
 			continue;
 		ch[i].res.ok = 0;
+		ch[i].res.verified = 0;
 		if (killed)
 			say(ch[i].res.why, "no answer within %lu ms", ms);
 		else if (WIFSIGNALED(st))
@@ -805,7 +831,8 @@ static void reap(struct child *ch, size_t n, unsigned long ms)
 	}
 }
 
-static void ask_wave(struct mk *m, size_t first, size_t n)
+/* idx: n target indices */
+static void ask_wave(struct mk *m, const size_t *idx, size_t n)
 {
 	struct child ch[WAVE_MAX];
 	unsigned long t0 = polo_now_ms(), ms = m->conf.cl.request_ms;
@@ -815,29 +842,49 @@ static void ask_wave(struct mk *m, size_t first, size_t n)
 	(void)fflush(stdout);	/* a child must not inherit pending output */
 	(void)fflush(stderr);
 	for (k = 0; k < n; k++) {
-		set_addr(&m->targets, first + k, ch[k].res.addr);
+		set_addr(&m->targets, idx[k], ch[k].res.addr);
 		spawn(m, ch, k, t0);
 	}
 	collect(ch, n, t0 + ms + WAVE_MARGIN_MS);
 	reap(ch, n, ms);
 	for (k = 0; k < n; k++) {
 		/* the address is ours, whatever the child wrote */
-		set_addr(&m->targets, first + k, ch[k].res.addr);
+		set_addr(&m->targets, idx[k], ch[k].res.addr);
 		clean(ch[k].res.status, sizeof ch[k].res.status);
 		clean(ch[k].res.why, sizeof ch[k].res.why);
 		ch[k].res.ok = ch[k].res.ok == 1;
-		m->res[first + k] = ch[k].res;
+		ch[k].res.verified = ch[k].res.verified == 1;
+		m->res[idx[k]] = ch[k].res;
 	}
 }
 
-static void ask_all(struct mk *m)
+static bool set_has(const struct nodeset *s, uint32_t a)
 {
-	size_t i, n;
+	return s->v != NULL &&
+	       bsearch(&a, s->v, s->n, sizeof *s->v, cmp_u32) != NULL;
+}
 
-	for (i = 0; i < m->targets.n; i += n) {
-		n = m->targets.n - i < WAVE_MAX ? m->targets.n - i : WAVE_MAX;
-		ask_wave(m, i, n);
+/* Waves of at most WAVE_MAX, the static and last-seen nodes first: a
+ * flood of addresses that only answered discovery cannot push the known
+ * nodes behind the hook's deadline. */
+static int ask_all(struct mk *m)
+{
+	size_t *order = calloc(m->targets.n ? m->targets.n : 1, sizeof *order);
+	size_t i, o = 0, n;
+	int pass;
+
+	if (order == NULL)
+		return -ENOMEM;
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < m->targets.n; i++)
+			if (set_has(&m->known, m->targets.v[i]) == (pass == 0))
+				order[o++] = i;
+	for (i = 0; i < o; i += n) {
+		n = o - i < WAVE_MAX ? o - i : WAVE_MAX;
+		ask_wave(m, order + i, n);
 	}
+	free(order);
+	return 0;
 }
 
 /* One line per node, in address order. true if all succeeded. */
@@ -934,7 +981,9 @@ static int run(struct mk *m, const char *confpath, bool given, bool debug)
 	m->res = calloc(m->targets.n ? m->targets.n : 1, sizeof *m->res);
 	if (m->res == NULL)
 		return EXIT_FAIL;
-	ask_all(m);
+	if (ask_all(m) < 0)
+		return EXIT_FAIL;
+	remember(m);
 	return report(m) ? 0 : EXIT_FAIL;
 }
 

@@ -253,8 +253,8 @@ is "$(grep ' request ' $T/fake.log | tail -n +$((n0 + 1)) | cut -d' ' -f1 | sort
 	"127.0.0.1 127.0.0.2 127.0.0.6" \
 	"only nodes whose certificates check out both ways saw the request"
 is "$(paste -sd' ' $T/lib/nodes)" \
-	"127.0.0.1 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7 127.0.0.8" \
-	"last-seen becomes answered + static: the gone node .9 is forgotten"
+	"127.0.0.1 127.0.0.2 127.0.0.6 127.0.0.7 127.0.0.8" \
+	"last-seen becomes static + the nodes whose certificate verified: not .3 .4 .5 (answered discovery only), not the gone .9"
 grep -q 'not-an-address' $T/lib/nodes; is $? 1 "... and the bad line is gone"
 
 # 3. verify_name = no: the certificate without an IP SAN is accepted.
