@@ -9,8 +9,10 @@
  *    prefix by name; the final open uses O_NOFOLLOW and is compared with
  *    what was checked (device and inode).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -383,4 +385,35 @@ int polo_write_new_at(int dirfd, const char *name, const void *buf,
 		return -ENAMETOOLONG;
 	return write_via(dirfd, tmp, name, buf, len, mode, false,
 			 RENAME_NOREPLACE);
+}
+
+int polo_dir_each(int fd, int (*fn)(void *ctx, const char *name), void *ctx)
+{
+	char buf[8192];
+	unsigned short reclen;
+	const char *name;
+	ssize_t n, off;
+	int r;
+
+	for (;;) {
+		n = getdents64(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : 0;
+		for (off = 0; off < n; off += reclen) {
+			memcpy(&reclen, buf + off +
+			       offsetof(struct dirent64, d_reclen),
+			       sizeof reclen);
+			if (reclen == 0)
+				return -EIO;	/* cannot happen */
+			name = buf + off + offsetof(struct dirent64, d_name);
+			if (name[0] == '.' && (name[1] == '\0' ||
+			    (name[1] == '.' && name[2] == '\0')))
+				continue;
+			r = fn(ctx, name);
+			if (r != 0)
+				return r;
+		}
+	}
 }

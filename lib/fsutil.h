@@ -33,6 +33,13 @@ int polo_open_trusted(const char *path, int open_flags, uid_t trust_uid,
 int polo_write_at(int dirfd, const char *name, const void *buf, size_t len,
 		  mode_t mode, bool sync);
 
+/* Each entry of the directory open at fd, from its current offset (a
+ * fresh fd: the start; lseek it to 0 to read it again; "." and ".."
+ * left out): fn(ctx, name) until it returns nonzero, which is returned.
+ * Read with getdents64 into a buffer on the stack: no DIR, no allocation,
+ * no extra system call. 0, fn's nonzero return, or -errno. */
+int polo_dir_each(int fd, int (*fn)(void *ctx, const char *name), void *ctx);
+
 /* Create the file `name` in dirfd with buf, whole or not at all, and only
  * if nothing is there: written under ".NAME.PID.new", then renamed with
  * RENAME_NOREPLACE. 0, -EEXIST (nothing changed) or -errno. */

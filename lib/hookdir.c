@@ -134,45 +134,53 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* Collect valid names (not yet checked) from an open directory. */
-static int collect(DIR *d, const char *dir, struct polo_hooklist *out,
+struct collect_ctx {
+	const char *dir;
+	struct polo_hooklist *out;
+	const struct polo_log *lg;
+	size_t cap;
+};
+
+static int collect_one(void *ctx, const char *name)
+{
+	struct collect_ctx *x = ctx;
+	struct polo_hooklist *out = x->out;
+	const char *why = polo_hook_skip_reason(name);
+
+	if (why != NULL) {
+		polo_log(x->lg, LOG_DEBUG, "%s: skipping '%.100s': %s",
+			 x->dir, name, why);
+		return 0;
+	}
+	if (out->n == POLO_MAX_HOOKS) {
+		/* which ones would be dropped depends on the directory's
+		 * order: run none rather than an arbitrary subset */
+		polo_log(x->lg, LOG_ERR, "%s: more than %d hooks, running "
+			 "none", x->dir, POLO_MAX_HOOKS);
+		return -E2BIG;
+	}
+	if (out->n == x->cap) {
+		size_t ncap = x->cap ? x->cap * 2 : 16;
+		struct polo_hook *nv;
+
+		nv = reallocarray(out->v, ncap, sizeof *nv);
+		if (nv == NULL)
+			return -ENOMEM;
+		out->v = nv;
+		x->cap = ncap;
+	}
+	/* names are checked above: they fit and have no '/' */
+	(void)polo_strlcpy(out->v[out->n].name, name, sizeof out->v[0].name);
+	out->n++;
+	return 0;
+}
+
+static int collect(int fd, const char *dir, struct polo_hooklist *out,
 		   const struct polo_log *lg)
 {
-	struct dirent *de;
-	const char *why;
-	size_t cap = 0;
+	struct collect_ctx x = { dir, out, lg, 0 };
 
-	while ((errno = 0, de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		why = polo_hook_skip_reason(de->d_name);
-		if (why != NULL) {
-			polo_log(lg, LOG_DEBUG, "%s: skipping '%.100s': %s",
-				 dir, de->d_name, why);
-			continue;
-		}
-		if (out->n == POLO_MAX_HOOKS) {
-			/* which ones would be dropped depends on readdir
-			 * order: run none rather than an arbitrary subset */
-			polo_log(lg, LOG_ERR, "%s: more than %d hooks, "
-				 "running none", dir, POLO_MAX_HOOKS);
-			return -E2BIG;
-		}
-		if (out->n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct polo_hook *nv;
-
-			nv = reallocarray(out->v, ncap, sizeof *nv);
-			if (nv == NULL)
-				return -ENOMEM;
-			out->v = nv;
-			cap = ncap;
-		}
-		/* names are checked above: they fit and have no '/' */
-		(void)polo_strlcpy(out->v[out->n].name, de->d_name,
-				   sizeof out->v[0].name);
-		out->n++;
-	}
-	return errno ? -errno : 0;
+	return polo_dir_each(fd, collect_one, &x);
 }
 
 /* Resolve every collected hook, dropping the unsafe ones (logged). */
@@ -213,7 +221,6 @@ int polo_hooks_scan(const char *dir, uid_t trust_uid,
 		    struct polo_hooklist *out, const struct polo_log *lg)
 {
 	char why[512], canon[PATH_MAX];
-	DIR *d = NULL;
 	int fd = -1, r;
 
 	out->v = NULL;
@@ -228,25 +235,18 @@ int polo_hooks_scan(const char *dir, uid_t trust_uid,
 		polo_log(lg, LOG_ERR, "hook directory %s refused: %s", dir, why);
 		return r;
 	}
-	d = fdopendir(fd);
-	if (d == NULL) {
-		r = -errno;
-		polo_log(lg, LOG_ERR, "%s: %s", dir, strerror(errno));
-		close(fd);
-		goto out;
-	}
-	r = collect(d, dir, out, lg);
+	r = collect(fd, dir, out, lg);
 	if (r < 0) {
 		if (r != -E2BIG)
 			polo_log(lg, LOG_ERR, "%s: reading: %s", dir,
 				 strerror(-r));
-		closedir(d);
+		close(fd);
 		goto out;
 	}
 	if (out->n > 1)
 		qsort(out->v, out->n, sizeof *out->v, cmp_names);
-	check_all(dirfd(d), dir, canon, trust_uid, out, lg);
-	closedir(d);
+	check_all(fd, dir, canon, trust_uid, out, lg);
+	close(fd);
 out:
 	if (r < 0)
 		polo_hooks_free(out);

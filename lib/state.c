@@ -355,38 +355,43 @@ int polo_state_remove(struct polo_state *st, const char *id)
 
 /* Walk the user's entries: call fn for each readable record (NULL for
  * the one this lock holder just added: it is alive, being ours). */
+struct each_ctx {
+	struct polo_state *st;
+	int (*fn)(struct polo_state *, const char *, struct polo_state_rec *,
+		  void *);
+	void *ctx;
+};
+
+static int each_one(void *ctx, const char *name)
+{
+	struct each_ctx *x = ctx;
+	struct polo_state *st = x->st;
+	struct polo_state_rec r;
+
+	if (name[0] == '.')
+		return 0;
+	if (st->added[0] && strcmp(name, st->added) == 0)
+		return x->fn(st, name, NULL, x->ctx);
+	if (rec_read(st->sessfd, name, &r) < 0 ||
+	    strcmp(r.user, st->user) != 0) {
+		(void)unlinkat(st->userfd, name, 0);	/* stale */
+		return 0;
+	}
+	return x->fn(st, name, &r, x->ctx);
+}
+
 static int each_user_rec(struct polo_state *st,
 			 int (*fn)(struct polo_state *, const char *,
 				   struct polo_state_rec *, void *),
 			 void *ctx)
 {
-	struct polo_state_rec r;
-	struct dirent *de;
-	DIR *d;
-	int fd, ret = 0;
+	struct each_ctx x = { st, fn, ctx };
 
-	fd = openat(st->userfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
+	/* a second walk under the same lock reads the directory again */
+	if (st->walked && lseek(st->userfd, 0, SEEK_SET) < 0)
 		return -errno;
-	}
-	while (ret == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (st->added[0] && strcmp(de->d_name, st->added) == 0) {
-			ret = fn(st, de->d_name, NULL, ctx);
-			continue;
-		}
-		if (rec_read(st->sessfd, de->d_name, &r) < 0 ||
-		    strcmp(r.user, st->user) != 0) {
-			(void)unlinkat(st->userfd, de->d_name, 0);	/* stale */
-			continue;
-		}
-		ret = fn(st, de->d_name, &r, ctx);
-	}
-	closedir(d);
-	return ret;
+	st->walked = true;
+	return polo_dir_each(st->userfd, each_one, &x);
 }
 
 static int count_one(struct polo_state *st, const char *id,

@@ -40,6 +40,7 @@ struct polo_state {
 	/* the session polo_state_add recorded under this lock: a count that
 	 * meets it knows it is alive without reading it back */
 	char added[POLO_SESSION_ID_MAX + 1];
+	bool walked;		/* userfd was read: rewind it before reading again */
 };
 
 /* Open (creating safely: the last component never a symlink, every

@@ -64,6 +64,17 @@ pamh -u alice -t tty4 close >/dev/null
 like $O/log '^close g 0 true$' "... and, without an id, by user, service and tty"
 touch $O/go-g; wait $pg
 
+# ... and the count after such a search still sees the user's other session
+rm -f $O/*
+pamh -u alice -e XDG_SESSION_ID=t1 -t tty11 open wait:$O/go-t >/dev/null &
+pt1=$!
+pamh -u alice -e XDG_SESSION_ID=t2 -t tty12 open wait:$O/go-t >/dev/null &
+pt2=$!
+n=0; while [ "$(wc -l 2>/dev/null <$O/log)" != 2 ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done
+pamh -u alice -t tty11 close >/dev/null
+like $O/log '^close t1 1 false$' "a close found by tty still counts the user's other session"
+touch $O/go-t; wait $pt1 $pt2
+
 # 50 logins and logouts of one user at once
 rm -f $O/*
 i=1
@@ -113,7 +124,7 @@ pamh -u alice -e XDG_SESSION_ID=r1 -t tty5 open wait:$O/go-r1 close >/dev/null &
 pr1=$!
 pamh -u alice -e XDG_SESSION_ID=r2 -t tty6 open wait:$O/go-r2 close >/dev/null &
 pr2=$!
-n=0; while [ "$(wc -l <$O/log 2>/dev/null)" != 2 ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done
+n=0; while [ "$(wc -l 2>/dev/null <$O/log)" != 2 ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done
 rm -rf $S
 pamh -u alice -e XDG_SESSION_ID=r3 -t tty7 open wait:$O/go-r3 close >/dev/null &
 pr3=$!
