@@ -11,8 +11,10 @@
  *  - the home's parent is reached through a trusted walk (root-owned
  *    directories only) and the home is made in that directory fd;
  *  - an existing home is never touched (no chown, no chmod, no copy);
- *  - homes are made only by polo_home_make_at (root's while being filled,
- *    handed to the user last, removed if anything fails);
+ *  - homes are made only by polo_home_make_at (root's while being filled
+ *    under a temporary name, handed to the user and renamed into place
+ *    last, removed if anything fails; a dead creator's leftover is
+ *    replaced);
  *  - what is sent back is one of our own fixed strings. */
 #include <errno.h>
 #include <fcntl.h>
@@ -157,6 +159,19 @@ static void create(struct job *j, int parentfd, const char *name,
 		answer(j, 0, "created", "created");
 		return;
 	}
+	if (r == -EBUSY) {	/* another creator holds it (logged) */
+		polo_log(j->lg, LOG_WARNING, "uid %u (%s) home %.200s: not "
+			 "created: another process is still making it",
+			 j->q->uid, pw->pw_name, j->q->home);
+		answer(j, EBUSY, NULL, "home is being made by another process");
+		return;
+	}
+	if (r == -EEXIST && j->sent) {	/* someone else's won the rename */
+		polo_log(j->lg, LOG_INFO, "uid %u (%s) home %.200s: made by "
+			 "another process meanwhile (acknowledged early)",
+			 j->q->uid, pw->pw_name, j->q->home);
+		return;
+	}
 	if (j->sent)	/* acknowledged, then failed: the log must say so */
 		polo_log(j->lg, LOG_ERR, "uid %u (%s) home %.200s: acknowledged "
 			 "early but not completed: %s (removed)", j->q->uid,
@@ -184,7 +199,10 @@ static void place(struct job *j, const struct passwd *pw,
 	parent[plen] = '\0';
 	if (plen == 0)
 		(void)polo_strlcpy(parent, "/", sizeof parent);
-	if (!polo_valid_file_name(name)) {
+	/* a home may not be named like one being made (lib/mkhome.h) */
+	if (!polo_valid_file_name(name) ||
+	    strncmp(name, POLO_HOME_TMP_PREFIX,
+		    sizeof POLO_HOME_TMP_PREFIX - 1) == 0) {
 		polo_log(j->lg, LOG_WARNING, "uid %u home %.200s: refused: not "
 			 "a valid directory name", j->q->uid, j->q->home);
 		answer(j, EINVAL, NULL, "home name not allowed");
