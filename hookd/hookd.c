@@ -315,7 +315,14 @@ static void ask_monitor(struct conn *c, const struct polo_home_req *rq,
 	n = recv(c->mon, a, sizeof *a, MSG_TRUNC | MSG_DONTWAIT);
 	if (n != (ssize_t)sizeof *a) {
 		*a = (struct hookd_ans){ .code = EIO };
-		(void)polo_strlcpy(a->text, "internal error", sizeof a->text);
+		/* 0: the monitor's end closed — it died mid-request (the
+		 * home it was making is never left half made: mkhome.h) */
+		(void)polo_strlcpy(a->text, n == 0 ? "the node's hookd "
+				   "monitor went away" : "internal error",
+				   sizeof a->text);
+		polo_log(&lg, LOG_ERR, "%s: %s", c->peer, n == 0 ?
+			 "the monitor went away during the request" :
+			 "a malformed answer from the monitor");
 		return;
 	}
 	a->status[sizeof a->status - 1] = '\0';
