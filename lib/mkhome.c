@@ -39,15 +39,6 @@ struct tmp {
 	unsigned long deadline;	/* CLOCK_MONOTONIC ms: the wait's end */
 };
 
-static unsigned long now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long)ts.tv_sec * 1000UL +
-	       (unsigned long)(ts.tv_nsec / 1000000);
-}
-
 static void nap(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -108,7 +99,7 @@ static int tmp_init(struct tmp *t, const char *name,
 	}
 	(void)snprintf(t->what, sizeof t->what, "%.*s%s%s", dirlen, h->what,
 		       slash ? "/" : "", t->name);
-	t->deadline = now_ms() + (h->wait_ms ? h->wait_ms : POLO_HOME_WAIT_MS);
+	t->deadline = polo_now_ms() + (h->wait_ms ? h->wait_ms : POLO_HOME_WAIT_MS);
 	return 0;
 }
 
@@ -167,7 +158,7 @@ static int leftover(int parentfd, struct tmp *t,
 				 t->what, strerror(-r));
 			goto out;
 		}
-		now = now_ms();
+		now = polo_now_ms();
 		if (now >= t->deadline) {
 			polo_log(lg, LOG_ERR, "home %s: another process is "
 				 "still making it: gave up waiting", h->what);

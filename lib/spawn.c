@@ -24,15 +24,7 @@
 #include <unistd.h>
 
 #include "spawn.h"
-
-static unsigned long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long)ts.tv_sec * 1000UL +
-	       (unsigned long)ts.tv_nsec / 1000000UL;
-}
+#include "util.h"
 
 static void close_from_3(void)
 {
@@ -264,7 +256,7 @@ static bool escalate(const struct polo_spawn *sp, pid_t pid, enum phase *ph,
 		(void)kill(pid, SIGKILL);
 		*ph = KILLED;
 	}
-	*deadline = now_ms() + sp->grace_ms;
+	*deadline = polo_now_ms() + sp->grace_ms;
 	return true;
 }
 
@@ -274,7 +266,7 @@ static int poll_timeout(unsigned long deadline, bool have_pidfd)
 
 	if (deadline == 0)
 		return have_pidfd ? -1 : 10;
-	t = now_ms();
+	t = polo_now_ms();
 	rem = deadline > t ? deadline - t : 0;
 	if (!have_pidfd && rem > 10)
 		rem = 10;	/* no pidfd: poll waitpid(WNOHANG) */
@@ -286,7 +278,7 @@ static void supervise(const struct polo_spawn *sp, pid_t pid, int outfd,
 		      struct polo_result *res)
 {
 	struct relay rl = { .sp = sp };
-	unsigned long deadline = sp->timeout_ms ? now_ms() + sp->timeout_ms : 0;
+	unsigned long deadline = sp->timeout_ms ? polo_now_ms() + sp->timeout_ms : 0;
 	enum phase ph = RUNNING;
 	struct pollfd pf[2];
 	int pidfd, r;
@@ -319,7 +311,7 @@ static void supervise(const struct polo_spawn *sp, pid_t pid, int outfd,
 			res->reaped = r > 0;
 			break;
 		}
-		if (deadline && now_ms() >= deadline &&
+		if (deadline && polo_now_ms() >= deadline &&
 		    !escalate(sp, pid, &ph, res, &deadline))
 			break;
 	}

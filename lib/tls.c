@@ -40,15 +40,6 @@
 #define TLS_REASON_MAX	700	/* fits one polo_log record with a path */
 #define SUBJECT_MAX	512
 
-unsigned long polo_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long)ts.tv_sec * 1000UL +
-	       (unsigned long)ts.tv_nsec / 1000000UL;
-}
-
 
 /* Append "; "-separated text at out[*n], never past len (truncation is
  * fine: this is a log reason). */

@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 
 #include "log.h"
+#include "util.h"	/* polo_now_ms, for the deadlines below */
 
 struct polo_tls_conf {
 	char ca[PATH_MAX];	/* the cluster CA (PEM) */
@@ -60,8 +61,5 @@ int polo_tls_read_msg(SSL *ssl, char *buf, size_t max,
 
 /* "CN=node1,O=lab" of the peer's certificate ("(none)" without one). */
 void polo_tls_peer_subject(SSL *ssl, char *buf, size_t len);
-
-/* CLOCK_MONOTONIC now, in ms (for deadlines). */
-unsigned long polo_now_ms(void);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -125,4 +126,13 @@ void polo_why(char *why, size_t whylen, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
+}
+
+unsigned long polo_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long)ts.tv_sec * 1000UL +
+	       (unsigned long)ts.tv_nsec / 1000000UL;
 }

@@ -36,4 +36,7 @@ bool polo_valid_file_name(const char *s);
 void polo_why(char *why, size_t whylen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* CLOCK_MONOTONIC now, in ms (for deadlines). */
+unsigned long polo_now_ms(void);
+
 #endif
