@@ -115,7 +115,7 @@ $(MKHOME): hookd/polo-mkhome.c $(LIB_A)
 $(B)/t/pamh: t/pamh.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -rdynamic -o $@ $< -lpam -ldl
-$(B)/t/%: t/%.c t/tap.h t/testlog.h $(LIB_A)
+$(B)/t/%: t/%.c t/tap.h t/testlog.h t/tfs.h $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -iquote lib -o $@ $< $(LIB_A) $(LIBS) $(NET_LIBS) -ldl
 

@@ -26,8 +26,8 @@
 #include "util.h"
 #include "tap.h"
 #include "testlog.h"
+#include "tfs.h"
 
-static char dir[PATH_MAX];	/* canonical path of our temp dir */
 static uid_t me;
 
 /* "<dir>/name"; each call gets its own slot, so paths outlive fmt(). */
@@ -71,31 +71,9 @@ static const char *vis(const char *s)
 }
 
 
-static void put_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	size_t n = strlen(text);
-
-	must(fd >= 0, path);
-	must(write(fd, text, n) == (ssize_t)n, path);
-	must(fchmod(fd, mode) == 0, path);	/* exact, whatever the umask */
-	must(close(fd) == 0, path);
-}
-
 static void put_script(const char *path, const char *body, mode_t mode)
 {
 	put_file(path, fmt("#!/bin/sh\n%s\n", body), mode);
-}
-
-static void put_dir(const char *path, mode_t mode)
-{
-	must(mkdir(path, 0700) == 0, path);
-	must(chmod(path, mode) == 0, path);
-}
-
-static void put_link(const char *target, const char *path)
-{
-	must(symlink(target, path) == 0, path);
 }
 
 static int count_fds(void)

@@ -28,64 +28,17 @@
 #include "log.h"
 #include "tap.h"
 #include "testlog.h"
+#include "tfs.h"
 
 #define OWNER		1500	/* as root: the user a home is made for */
 #define NOBODY_UID	4242424	/* a uid no process runs as */
 
-static char dir[PATH_MAX];	/* canonical path of our temp dir */
 static bool root;
 static bool can_mount;		/* root, and may make a mount namespace */
 static uid_t tuid;		/* owner the copy gives: 1500 or our own */
 static gid_t tgid;
 
 
-/* "<dir>/<printf>"; 64 slots, so several paths can be live at once. */
-static const char *at(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *at(const char *f, ...)
-{
-	static char paths[64][PATH_MAX];
-	static int i;
-	char *b = paths[i++ % 64];
-	size_t n = strlen(dir);
-	va_list ap;
-	int w;
-
-	memcpy(b, dir, n);
-	b[n++] = '/';
-	va_start(ap, f);
-	w = vsnprintf(b + n, PATH_MAX - n, f, ap);
-	va_end(ap);
-	must(w >= 0 && (size_t)w < PATH_MAX - n, "path too long");
-	return b;
-}
-
-
-static void put_bytes(const char *path, const char *data, size_t n,
-		      mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-	must(fd >= 0, path);
-	must(write(fd, data, n) == (ssize_t)n, path);
-	must(fchmod(fd, mode) == 0, path);	/* exact, whatever the umask */
-	must(close(fd) == 0, path);
-}
-
-static void put_file(const char *path, const char *text, mode_t mode)
-{
-	put_bytes(path, text, strlen(text), mode);
-}
-
-static void put_dir(const char *path, mode_t mode)
-{
-	must(mkdir(path, 0700) == 0, path);
-	must(chmod(path, mode) == 0, path);
-}
-
-static void put_link(const char *target, const char *path)
-{
-	must(symlink(target, path) == 0, path);
-}
 
 static void put_fifo(const char *path)
 {
@@ -295,21 +248,6 @@ static bool in_mount_ns(void (*fn)(struct report *), struct report *out)
 	must(waitpid(pid, &status, 0) == pid, "waitpid");
 	return got == sizeof *out && WIFEXITED(status) &&
 	       WEXITSTATUS(status) == 0;
-}
-
-/* Root in a container may lack CAP_SYS_ADMIN: then skip, not fail. */
-static bool probe_mount_ns(void)
-{
-	int status;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	must(pid >= 0, "fork");
-	if (pid == 0)
-		_exit(unshare(CLONE_NEWNS) == 0 ? 0 : 1);
-	must(waitpid(pid, &status, 0) == pid, "waitpid");
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 /* ------------------------------------------------------------------ */

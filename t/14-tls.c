@@ -31,13 +31,13 @@
 #include "tls.h"
 #include "tap.h"
 #include "testlog.h"
+#include "tfs.h"
 
 extern char **environ;
 
 #define LONG_MS		10000UL	/* a deadline no healthy case comes near */
 #define SHORT_MS	300UL	/* for the cases that must time out */
 
-static char dir[PATH_MAX];	/* canonical path of our temp dir */
 static char top[PATH_MAX];	/* the source tree (for make-certs.sh) */
 static int lfd = -1;		/* the listening socket, 127.0.0.1 */
 static struct sockaddr_in laddr;
@@ -47,26 +47,6 @@ static int dirty_queue;		/* calls that left an OpenSSL error queued */
 static const char M1[] =
 	"{\"Command\":\"Create-Home\",\"Params\":\"/home/alice,1234,1234\"}";
 
-
-/* "<dir>/<printf>"; 64 slots, so several paths can be live at once. */
-static const char *at(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *at(const char *f, ...)
-{
-	static char paths[64][PATH_MAX];
-	static int i;
-	char *b = paths[i++ % 64];
-	size_t n = strlen(dir);
-	va_list ap;
-	int w;
-
-	memcpy(b, dir, n);
-	b[n++] = '/';
-	va_start(ap, f);
-	w = vsnprintf(b + n, PATH_MAX - n, f, ap);
-	va_end(ap);
-	must(w >= 0 && (size_t)w < PATH_MAX - n, "path too long");
-	return b;
-}
 
 
 static void check_queue(void)
@@ -127,15 +107,6 @@ static void must_run(const char *const argv[])
 }
 
 #define RUN(...) must_run((const char *const[]){ __VA_ARGS__, NULL })
-
-static void put_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	size_t n = strlen(text);
-
-	must(fd >= 0 && write(fd, text, n) == (ssize_t)n, path);
-	must(fchmod(fd, mode) == 0 && close(fd) == 0, path);
-}
 
 static void copy_file(const char *from, const char *to, mode_t mode)
 {

@@ -29,51 +29,15 @@
 #include "mkhome.h"
 #include "tap.h"
 #include "testlog.h"
+#include "tfs.h"
 
 #define OWNER		1500	/* as root: the user homes are made for */
 #define STRANGER	4242	/* as root: owns a temporary dir not ours */
 
-static char dir[PATH_MAX];	/* canonical path of our temp dir */
 static bool root;
 static uid_t tuid;
 static gid_t tgid;
 static int homes = -1;		/* dir/homes, where homes are made */
-
-/* "<dir>/<printf>", 32 rotating slots. */
-static const char *at(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *at(const char *f, ...)
-{
-	static char paths[32][PATH_MAX];
-	static int i;
-	char *b = paths[i++ % 32];
-	size_t n = strlen(dir);
-	va_list ap;
-	int w;
-
-	memcpy(b, dir, n);
-	b[n++] = '/';
-	va_start(ap, f);
-	w = vsnprintf(b + n, PATH_MAX - n, f, ap);
-	va_end(ap);
-	must(w >= 0 && (size_t)w < PATH_MAX - n, "path too long");
-	return b;
-}
-
-static void put_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	size_t n = strlen(text);
-
-	must(fd >= 0, path);
-	must(write(fd, text, n) == (ssize_t)n, path);
-	must(fchmod(fd, mode) == 0, path);
-	must(close(fd) == 0, path);
-}
-
-static void put_dir(const char *path, mode_t mode)
-{
-	must(mkdir(path, mode) == 0 && chmod(path, mode) == 0, path);
-}
 
 static bool exists(const char *path)
 {
@@ -579,27 +543,13 @@ static bool in_mount_ns(struct report *out)
 	       WEXITSTATUS(status) == 0;
 }
 
-static bool can_unshare(void)
-{
-	int status;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	must(pid >= 0, "fork");
-	if (pid == 0)
-		_exit(unshare(CLONE_NEWNS) == 0 ? 0 : 1);
-	must(waitpid(pid, &status, 0) == pid, "waitpid");
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
 static void test_enospc(void)
 {
 	static char kib[1024];
 	struct report rep;
 	int fd, i;
 
-	if (!root || !can_unshare()) {
+	if (!root || !probe_mount_ns()) {
 		skip(4, "needs root and a mount namespace (a tiny tmpfs)");
 		return;
 	}
