@@ -628,6 +628,19 @@ static int gc_trash(struct ctl *x, bool dry_run)
 	return dry_run && r > 0 ? 0 : r > 0 ? -EBUSY : r;
 }
 
+/* Homes whose creation was cut short (a login program killed during the
+ * copy) and whose user has not come back to finish it. */
+static int gc_sweep(struct ctl *x, bool dry_run)
+{
+	int r = polo_tmphome_sweep(x->conf.tmphome, x->trust, dry_run, &x->lg);
+
+	if (r > 0)
+		printf("%s %d unfinished home%s in %s\n",
+		       dry_run ? "would remove" : "removed", r,
+		       r == 1 ? "" : "s", x->conf.tmphome);
+	return r < 0 ? r : 0;
+}
+
 static int cmd_gc(struct ctl *x, bool dry_run)
 {
 	struct polo_state_rec *v = NULL;
@@ -647,6 +660,8 @@ static int cmd_gc(struct ctl *x, bool dry_run)
 		bad |= gc_homes(x, v, n, dry_run) < 0;
 	if (x->conf.tmphome[0] != '\0')
 		bad |= gc_trash(x, dry_run) < 0;
+	if (x->conf.tmphome[0] != '\0')
+		bad |= gc_sweep(x, dry_run) < 0;
 	free(v);
 	return bad ? EXIT_PROBLEM : 0;
 }

@@ -553,3 +553,41 @@ int polo_tmphome_empty_trash(const char *root, uid_t trust_uid, bool dry_run,
 	closedir(d);
 	return bad;
 }
+
+struct sweep_ctx {
+	int rootfd;
+	const char *root;
+	bool dry_run;
+	const struct polo_log *lg;
+	int n;
+};
+
+static int sweep_one(void *ctx, const char *name)
+{
+	struct sweep_ctx *x = ctx;
+	char what[PATH_MAX + NAME_MAX + 2];
+	int r;
+
+	if (strncmp(name, POLO_HOME_TMP_PREFIX,
+		    sizeof POLO_HOME_TMP_PREFIX - 1) != 0)
+		return 0;
+	(void)snprintf(what, sizeof what, "%s/%.200s", x->root, name);
+	r = polo_home_sweep(x->rootfd, name, what, x->dry_run, x->lg);
+	if (r > 0)
+		x->n++;
+	return 0;
+}
+
+int polo_tmphome_sweep(const char *root, uid_t trust_uid, bool dry_run,
+		       const struct polo_log *lg)
+{
+	struct sweep_ctx x = { -1, root, dry_run, lg, 0 };
+	int r;
+
+	x.rootfd = open_root(root, trust_uid, lg);
+	if (x.rootfd < 0)
+		return x.rootfd;
+	r = polo_dir_each(x.rootfd, sweep_one, &x);
+	close(x.rootfd);
+	return r < 0 ? r : x.n;
+}

@@ -50,6 +50,12 @@ int polo_tmphome_remove(const char *root, const char *name, uid_t uid,
 int polo_tmphome_empty_trash(const char *root, uid_t trust_uid, bool dry_run,
 			     const struct polo_log *lg);
 
+/* Remove the temporary directories (.polohook-new.*) that creators which
+ * died left in root (polo_home_sweep). How many were (or would be)
+ * removed, or -errno. */
+int polo_tmphome_sweep(const char *root, uid_t trust_uid, bool dry_run,
+		       const struct polo_log *lg);
+
 /* Each registry entry of root: fn(name, uid) until fn returns nonzero. */
 int polo_tmphome_each(const char *root, uid_t trust_uid,
 		      int (*fn)(const char *name, uid_t uid, void *ctx),

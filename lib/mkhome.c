@@ -313,3 +313,50 @@ int polo_home_make_at(int parentfd, const char *name,
 		 h->what, t.what);
 	return -EBUSY;
 }
+
+int polo_home_sweep(int parentfd, const char *tmpname, const char *what,
+		    bool dry_run, const struct polo_log *lg)
+{
+	struct stat st;
+	int fd, r;
+
+	if (strncmp(tmpname, POLO_HOME_TMP_PREFIX,
+		    sizeof POLO_HOME_TMP_PREFIX - 1) != 0)
+		return -EINVAL;
+	fd = openat(parentfd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ENOENT)
+			return 0;
+		polo_log(lg, LOG_ERR, "%s: %s", what, r == -ENOTDIR ||
+			 r == -ELOOP ? "not a directory: left alone" :
+			 strerror(-r));
+		return r == -ENOTDIR || r == -ELOOP ? -EPERM : r;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? 0 : -errno;
+		if (r == 0)
+			polo_log(lg, LOG_INFO, "%s: a home being made: left "
+				 "alone", what);
+		goto out;
+	}
+	r = 0;
+	if (!still_there(parentfd, tmpname, fd, &st))
+		goto out;	/* renamed into place or removed meanwhile */
+	if (dry_run) {
+		polo_log(lg, LOG_NOTICE, "%s: left unfinished by a creator "
+			 "that did not complete: would be removed", what);
+		r = 1;
+		goto out;
+	}
+	r = polo_rm_tree_at(parentfd, tmpname, st.st_dev, st.st_ino, what, lg);
+	if (r == 0) {
+		polo_log(lg, LOG_NOTICE, "%s: left unfinished by a creator "
+			 "that did not complete: removed", what);
+		r = 1;
+	}
+out:
+	close(fd);	/* and with it the lock */
+	return r;
+}

@@ -18,6 +18,7 @@
 #ifndef POLO_MKHOME_H
 #define POLO_MKHOME_H
 
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -62,5 +63,13 @@ struct polo_home_spec {
  *            file name or starts with POLO_HOME_TMP_PREFIX. */
 int polo_home_make_at(int parentfd, const char *name,
 		      const struct polo_home_spec *h, const struct polo_log *lg);
+
+/* A temporary directory (tmpname starts with POLO_HOME_TMP_PREFIX) in
+ * parentfd whose creator died: removed if its lock is free and the name
+ * is still the directory locked (what: its path for the log). 1 removed
+ * (or would be, with dry_run), 0 a live creator holds it or it is gone,
+ * -errno. For polohookctl gc; a creator does the same for its own name. */
+int polo_home_sweep(int parentfd, const char *tmpname, const char *what,
+		    bool dry_run, const struct polo_log *lg);
 
 #endif

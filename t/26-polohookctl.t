@@ -91,6 +91,12 @@ is "$(ctl $T/empty.conf sessions --json)" "[]" "... and [] as JSON"
 if is_root; then
 	mv $TH/carol $T/carol-moved
 	ln -s $T/victim $TH/carol	# carol's home replaced by a symlink
+	# a home whose creator was killed mid-copy, and one being made now
+	mkdir -m 0700 $TH/.polohook-new.dave $TH/.polohook-new.erin
+	echo half >$TH/.polohook-new.dave/.profile
+	flock $TH/.polohook-new.erin sleep 100 &
+	pflock=$!
+	n=0; while ! grep -q "$(stat -c %i $TH/.polohook-new.erin)" /proc/locks && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done
 fi
 snapshot $S $TH $T/victim >$T/before
 ctl $T/polo.conf gc --dry-run >$T/gc 2>$T/err
@@ -103,9 +109,11 @@ if is_root; then
 	like $T/gc "^would remove $TH/bob$" "... reports the home of a crashed session it would remove"
 	like $T/gc "^kept $TH/alice: 1 live session$" "... keeps the home of a user with a live session"
 	like $T/gc "^not removed $TH/carol: " "... and refuses a home replaced by a symlink"
+	like $T/gc "^would remove 1 unfinished home in $TH$" "... reports the home a killed creator left unfinished"
 	is "$rc" 1 "... which makes it exit 1"
 else
 	is "$rc" 0 "... and exits 0"
+	skip "needs root: tmphome in gc --dry-run"
 	skip "needs root: tmphome in gc --dry-run"
 	skip "needs root: tmphome in gc --dry-run"
 	skip "needs root: tmphome in gc --dry-run"
@@ -128,10 +136,15 @@ if is_root; then
 	like $T/gc "^not removed $TH/carol: " "gc refuses a home replaced by a symlink"
 	like $T/err "error: tmphome $TH/carol is no longer a directory" "... and says why on stderr"
 	is "$(snapshot $T/victim)" "$(grep "^$T/victim" $T/before)" "... and the directory it points to is untouched"
+	like $T/gc "^removed 1 unfinished home in $TH$" "gc removes the home a killed creator left unfinished"
+	[ -e $TH/.polohook-new.dave ] && fail "... it is gone" || pass "... it is gone"
+	[ -d $TH/.polohook-new.erin ] && pass "... but not one whose creator is at work (its lock is held)" ||
+		fail "... but not one whose creator is at work (its lock is held)"
+	kill $pflock; wait $pflock 2>/dev/null
 	is "$rc" 1 "... and exits 1"
 else
 	is "$rc" 0 "gc exits 0"
-	i=0; while [ $i -lt 8 ]; do skip "needs root: tmphome in gc"; i=$((i + 1)); done
+	i=0; while [ $i -lt 11 ]; do skip "needs root: tmphome in gc"; i=$((i + 1)); done
 fi
 touch $O/go; wait $plive
 
