@@ -30,6 +30,7 @@
 
 #include "fsutil.h"
 #include "hookd.h"
+#include "home.h"
 #include "mkhome.h"
 #include "util.h"
 
@@ -252,6 +253,7 @@ static void place(struct job *j, const struct passwd *pw,
 static void decide(struct job *j, const struct polo_conf *c)
 {
 	const struct hookd_req *q = j->q;
+	char tname[NAME_MAX + 1];
 	struct passwd pw;
 	char *buf = NULL;
 	int r;
@@ -266,6 +268,16 @@ static void decide(struct job *j, const struct polo_conf *c)
 		polo_log(j->lg, LOG_WARNING, "uid %u home %.200s: refused: uid "
 			 "below min_uid %lu", q->uid, q->home, c->cl.min_uid);
 		answer(j, EPERM, NULL, "uid below min_uid");
+		return;
+	}
+	if (c->tmphome[0] != '\0' &&
+	    polo_tmphome_name(c->tmphome, q->home, tname, sizeof tname) !=
+	    -ENOENT) {
+		polo_log(j->lg, LOG_WARNING, "uid %u home %.200s: refused: below "
+			 "this node's tmphome %.200s (temporary homes are made "
+			 "at login, never by hookd)", q->uid, q->home,
+			 c->tmphome);
+		answer(j, EPERM, NULL, "a temporary home here");
 		return;
 	}
 	if (q->uid > c->cl.max_uid) {

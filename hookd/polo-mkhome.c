@@ -66,6 +66,7 @@
 #include "conf.h"
 #include "discover.h"
 #include "fsutil.h"
+#include "home.h"
 #include "log.h"
 #include "proto.h"
 #include "tls.h"
@@ -264,6 +265,7 @@ static int user_request(struct mk *m)
 {
 	const char *user = getenv("PAM_USER");
 	struct polo_home_req rq = { .uid = 0 };
+	char tname[NAME_MAX + 1];
 	struct passwd pw;
 	char *buf = NULL;
 	int r;
@@ -292,6 +294,17 @@ static int user_request(struct mk *m)
 		polo_log(&m->lg, LOG_DEBUG, "user %s: uid %lu outside min_uid.."
 			 "max_uid: nothing to do", user,
 			 (unsigned long)pw.pw_uid);
+		r = 1;
+		goto out;
+	}
+	/* a temporary home lives on the node of the login only: made on
+	 * the others it would outlive the session there */
+	if (m->conf.tmphome[0] != '\0' &&
+	    polo_tmphome_name(m->conf.tmphome, pw.pw_dir, tname,
+			      sizeof tname) != -ENOENT) {
+		polo_log(&m->lg, LOG_INFO, "user %s: home %.300s is below "
+			 "tmphome %.300s: a temporary home, made on this node "
+			 "only", user, pw.pw_dir, m->conf.tmphome);
 		r = 1;
 		goto out;
 	}

@@ -57,6 +57,7 @@ conf() {
 [home]
 skel = $4
 umask = 077
+tmphome = $T/th
 [discovery]
 group = 224.0.0.112
 port = $3
@@ -158,6 +159,10 @@ like "$L" "request from 127\.0\.0\.1:[0-9]+ \[CN=client\]: user alice uid 1500 g
 # --- refusals: nothing created ---
 r=$(ch "/root,0,0"); is "$r" '{"Error":"uid below min_uid"}' "uid 0 refused"
 r=$(ch "$T/home/low,500,500"); is "$r" '{"Error":"uid below min_uid"}' "uid 500 refused"
+mkdir -m 0755 $T/th
+r=$(ch "$T/th/alice,1500,1500"); is "$r" '{"Error":"a temporary home here"}' "a home below this node's tmphome root refused"
+like "$L" "uid 1500 home $T/th/alice: refused: below this node's tmphome $T/th" "... and logged"
+is "$(ls -A $T/th)" "" "... and nothing made there"
 [ ! -e "$T/home/low" ]; is $? 0 "nothing made for low"
 # nobody (65534, home /nonexistent in t/lib.sh's passwd): refused for its
 # uid before anything else is looked at

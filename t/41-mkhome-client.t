@@ -296,6 +296,9 @@ mk $T/c1.conf PAM_USER=root POLO_USER_UID=0 POLO_USER_GID=0 POLO_USER_HOME=/root
 is "$rc:$(cat $T/out.txt)" "0:" "a uid below min_uid (root): nothing done, exit 0"
 mk $T/c1.conf PAM_USER=nobody POLO_USER_UID=65534 POLO_USER_GID=65534 POLO_USER_HOME=/nonexistent
 is "$rc:$(cat $T/out.txt)" "0:" "a uid above max_uid (nobody): nothing done, exit 0"
+{ cat $T/c1.conf; printf '[home]\ntmphome = %s\n' "$(dirname $HOME_A)"; } >$T/ctmp.conf
+mk $T/ctmp.conf
+is "$rc:$(cat $T/out.txt)" "0:" "a home below [home] tmphome (a temporary home): nothing asked, exit 0"
 mk $T/c1.conf 'PAM_USER=../x'
 is "$rc" 1 "a bad user name: exit 1"
 is "$(requests)" "$n0" "none of these sent a request"
