@@ -35,7 +35,7 @@ teardown() {
 	NETNS=""
 }
 trap 'teardown; _cleanup' EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 mkns() { ip netns add "$1" && NETNS="$NETNS $1"; }
 on() { _k=$1; shift; ip netns exec "$P-n$_k" "$@"; }

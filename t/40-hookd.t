@@ -33,7 +33,7 @@ stop_all() {
 	HPIDS=""
 }
 trap 'stop_all; _cleanup' EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 # Homes must not exist yet (lib.sh makes alice's and bob's for PAM tests).
 rmdir "$T/home/alice" "$T/home/bob"

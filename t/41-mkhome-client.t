@@ -34,7 +34,7 @@ teardown() {
 	FPID=""
 }
 trap 'teardown; _cleanup' EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 ip link set lo up
 ip link set lo multicast on

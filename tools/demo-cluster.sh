@@ -11,7 +11,7 @@ T=$(mktemp -d /tmp/polohook-cluster.XXXXXX)
 chmod 0755 "$T"
 . "$TOP/t/cluster.sh"
 trap 'cluster_teardown; rm -rf "$T"' EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 NSSW=$(find /usr/lib /lib -name libnss_wrapper.so 2>/dev/null | head -n1)
 [ -n "$NSSW" ] || { echo "demo-cluster: libnss_wrapper is needed"; exit 1; }

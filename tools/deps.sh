@@ -5,7 +5,8 @@
 set -eu
 pkgs="build-essential pkg-config libpam0g-dev libinih-dev libjansson-dev
 libssl-dev openssl libpam-runtime pamtester libnss-wrapper libpam-wrapper valgrind
-clang iproute2 man-db groff-base perl util-linux procps python3 faketime"
+clang iproute2 man-db groff-base perl util-linux procps python3 faketime
+openssh-server openssh-client"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
@@ -18,6 +19,14 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# A package's postinst must not start a daemon here (openssh-server would
+# start sshd on port 22; the tests run their own, in a namespace): deny it
+# for this install only, unless the host denies it already.
+prc=/usr/sbin/policy-rc.d own_prc=
+if [ ! -e $prc ]; then
+	printf '#!/bin/sh\nexit 101\n' >$prc && chmod 0755 $prc && own_prc=1
+fi
+trap '[ -z "$own_prc" ] || rm -f $prc' EXIT
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
