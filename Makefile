@@ -3,7 +3,7 @@
 #   make            build lib/libpolohook.a, pam_polohook.so, polohook-run
 #   make check      install missing Debian test packages (as root), build, run t/
 #   make demo       a login and a logout through the real PAM library
-#   make bench      one W hook per login against its peers (root; writes
+#   make bench      the benchmark tables against the peers (root; QUICK=1 for a short try; writes bench/RESULTS.md)
 #                   bench/RESULTS.md)
 #   make install    DESTDIR= PREFIX= SECUREDIR= SYSCONFDIR=
 #   make uninstall  the same variables; the admin's config and hooks stay
@@ -202,6 +202,9 @@ fuzz-smoke: fuzz-build
 	    [ -z "$$f" ] || $(FUZZ_B)/fuzz_$$t $$f; \
 	done
 
+# The benchmark tables (root; bench/run.sh, which installs libpam-script
+# if missing), written to bench/RESULTS.md. make bench QUICK=1: small N,
+# one round, to try it.
 bench: deps
 	sh bench/run.sh
 
