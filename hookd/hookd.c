@@ -535,6 +535,10 @@ static void accept_some(struct worker *w)
 			return;
 		}
 		peer_name(&sa, peer, sizeof peer);
+		polo_tcp_nodelay(cfd);
+		/* a connection that ended may not have been reaped yet */
+		if (w->nkids >= w->s->conf.cl.max_conns)
+			reap_kids(w);
 		if (w->nkids >= w->s->conf.cl.max_conns ||
 		    w->nkids >= CONNS_LIMIT)
 			polo_log(&lg, LOG_WARNING, "connection from %s refused: "

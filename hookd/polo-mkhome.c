@@ -609,6 +609,7 @@ static int tcp_connect(const char *addr, unsigned long port,
 		say(why, "socket: %s", strerror(errno));
 		return -1;
 	}
+	polo_tcp_nodelay(fd);
 	if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) < 0) {
 		r = errno == EINPROGRESS ? wait_writable(fd, deadline) : -errno;
 		if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,

@@ -1165,6 +1165,7 @@ static int tcp_to(const char *addr, unsigned long port, unsigned long dl,
 		(void)snprintf(why, whylen, "socket: %s", strerror(errno));
 		return -1;
 	}
+	polo_tcp_nodelay(p.fd);
 	if (connect(p.fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
 		e = errno;
 		while (e == EINPROGRESS) {

@@ -18,6 +18,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -648,4 +651,11 @@ void polo_tls_peer_subject(SSL *ssl, char *buf, size_t len)
 		buf[n] = '\0';
 	clean_text(buf);
 	ERR_clear_error();
+}
+
+void polo_tcp_nodelay(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }

@@ -62,4 +62,9 @@ int polo_tls_read_msg(SSL *ssl, char *buf, size_t max,
 /* "CN=node1,O=lab" of the peer's certificate ("(none)" without one). */
 void polo_tls_peer_subject(SSL *ssl, char *buf, size_t len);
 
+/* TCP_NODELAY on a TLS connection's socket: each side's messages are
+ * small and come in turns, and Nagle would hold the client's request
+ * after the handshake until the server's delayed ACK (~40 ms a node). */
+void polo_tcp_nodelay(int fd);
+
 #endif
