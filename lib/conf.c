@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -608,11 +609,18 @@ fail:
 int polo_conf_load(struct polo_conf *c, const char *path,
 		   const struct polo_log *lg)
 {
-	struct polo_conf copy = *c;
-	struct conf_ctx x = { .path = path, .lg = lg, .c = &copy };
+	/* parsed into a copy, applied whole or not at all; on the heap: the
+	 * module runs on its host's stack (42 KB would be a lot there) */
+	struct polo_conf *copy = malloc(sizeof *copy);
+	struct conf_ctx x = { .path = path, .lg = lg, .c = copy };
 	char why[512] = "";
 	int fd = -1, r;
 
+	if (copy == NULL) {
+		polo_log(lg, LOG_ERR, "config %s: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	*copy = *c;
 	r = conf_open(path, &fd, why, sizeof why);
 	if (r == -ENOENT)
 		goto out;	/* the caller decides whether that is fine */
@@ -629,16 +637,17 @@ int polo_conf_load(struct polo_conf *c, const char *path,
 	fd = -1;	/* fclose closes it */
 	r = conf_parse(&x);
 	if (r == 0 || r == -EINVAL) {
-		copy.bad = copy.bad || x.bad;
-		if (polo_strlcpy(copy.conf, path, sizeof copy.conf) < 0)
-			copy.conf[0] = '\0';
-		*c = copy;
+		copy->bad = copy->bad || x.bad;
+		if (polo_strlcpy(copy->conf, path, sizeof copy->conf) < 0)
+			copy->conf[0] = '\0';
+		*c = *copy;
 	}
 out:
 	if (x.fp)
 		fclose(x.fp);
 	if (fd >= 0)
 		close(fd);
+	free(copy);
 	return r;
 }
 
