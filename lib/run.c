@@ -78,7 +78,8 @@ static int run_wait(const struct polo_conf *c, const struct polo_session *s,
 	return -ECANCELED;
 }
 
-/* Start polohook-run for D hooks (one each, no deadline) or the batch. */
+/* Start polohook-run for hooks: it starts the D hooks among them
+ * detached, then runs the others one after another within timeout_s. */
 static void run_detached(const struct polo_conf *c, const char *runner,
 			 const struct polo_session *s,
 			 const struct polo_hook *const *hooks, size_t n,
@@ -106,8 +107,10 @@ struct walk {
 	const struct polo_log *lg;
 	char **envp;
 	char runner[PATH_MAX];	/* "" when unsafe: no D or batch hooks */
-	const struct polo_hook **batch;
+	const struct polo_hook **batch;	/* and the D hooks after the last W */
 	size_t nbatch;
+	size_t last_wait;	/* index of the last W hook + 1; 0: none */
+	size_t i;		/* the hook being walked */
 	int result;
 };
 
@@ -137,7 +140,12 @@ static bool walk_one(struct walk *w, const struct polo_hook *h)
 		}
 		return true;
 	case POLO_MODE_DETACH:
-		if (w->runner[0])
+		/* before a W hook it starts now, in its turn; after the last
+		 * one it goes with the batch, whose runner starts it first:
+		 * one detached start for all of them */
+		if (w->i >= w->last_wait)
+			w->batch[w->nbatch++] = h;
+		else if (w->runner[0])
 			run_detached(w->c, w->runner, w->s, &h, 1, 0, w->envp,
 				     w->lg);
 		return true;
@@ -158,11 +166,14 @@ static int walk_list(struct walk *w, const struct polo_hooklist *l,
 			check_runner(w, trust_uid);
 			break;
 		}
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].mode == POLO_MODE_WAIT)
+			w->last_wait = i + 1;
 	w->batch = calloc(l->n ? l->n : 1, sizeof *w->batch);
 	if (w->batch == NULL)
 		return -ENOMEM;
-	for (i = 0; i < l->n; i++)
-		if (!walk_one(w, &l->v[i]))
+	for (w->i = 0; w->i < l->n; w->i++)
+		if (!walk_one(w, &l->v[w->i]))
 			return w->result;
 	if (w->nbatch && w->runner[0])
 		run_detached(w->c, w->runner, w->s, w->batch, w->nbatch,

@@ -7,17 +7,20 @@
  * pam_polohook execs it in a fresh session (double fork), with the hooks'
  * clean environment as its own, so that nothing but a newly exec'd,
  * single-threaded process runs hooks in the background: never a forked
- * copy of sshd or gdm. It runs the hooks one after another, each bounded
- * by -t (0: no deadline, for a D hook), relays their output to syslog
- * (LOG_AUTHPRIV, tag "polohook") and logs how each ended. Each hook path
- * is checked again just before it runs: a batch may start minutes after
- * the walk that checked it.
+ * copy of sshd or gdm. First it starts each D hook (NND-name) of its list,
+ * in order, each in a process of its own, fully detached (double fork, no
+ * deadline); then it runs the other hooks, the batch, one after another,
+ * each bounded by -t. It relays their output to syslog (LOG_AUTHPRIV, tag
+ * "polohook") and logs how each ended. Each hook path is checked again
+ * just before it runs: a batch may start minutes after the walk that
+ * checked it.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -36,7 +39,9 @@ static void emit(void *ctx, int prio, const char *msg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: polohook-run -a session_added|session_removed "
-		"-t SECONDS [-d] [-q] -- NAME PATH [NAME PATH ...]\n");
+		"-t SECONDS [-d] [-q] -- NAME PATH [NAME PATH ...]\n"
+		"  (D hooks are started detached first, then the others run "
+		"in order, each within SECONDS)\n");
 }
 
 static void run_one(const char *name, const char *path, const char *arg,
@@ -79,6 +84,29 @@ static void run_one(const char *name, const char *path, const char *arg,
 		 name, what);
 }
 
+/* A D hook: in a grandchild of ours, so that it belongs to no one once the
+ * middle child is gone; we go on at once. */
+static void start_detached(const char *name, const char *path,
+			   const char *arg, const struct polo_log *lg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (fork() == 0) {
+			run_one(name, path, arg, 0, lg);
+			closelog();
+			_exit(0);
+		}
+		_exit(0);
+	}
+	if (pid < 0)
+		polo_log(lg, LOG_ERR, "hook %s: cannot start: %s", name,
+			 strerror(errno));
+	else
+		(void)waitpid(pid, &status, 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct polo_log lg = { .emit = emit };
@@ -116,7 +144,11 @@ int main(int argc, char **argv)
 	}
 	openlog("polohook", LOG_PID, LOG_AUTHPRIV);
 	for (i = optind; i < argc; i += 2)
-		run_one(argv[i], argv[i + 1], arg, timeout_s, &lg);
+		if (polo_hook_mode(argv[i]) == POLO_MODE_DETACH)
+			start_detached(argv[i], argv[i + 1], arg, &lg);
+	for (i = optind; i < argc; i += 2)
+		if (polo_hook_mode(argv[i]) != POLO_MODE_DETACH)
+			run_one(argv[i], argv[i + 1], arg, timeout_s, &lg);
 	closelog();
 	return 0;
 }

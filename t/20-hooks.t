@@ -128,6 +128,23 @@ wait_for $O/d
 like $O/d '^d [0-9]+$' "the D hook ran to its end after the login went on"
 rm -f $O/gate
 
+# --- D hooks: before a W hook each starts in its turn, on its own; after the
+# last W hook they go with the batch, whose runner starts them first
+rm -f $T/hooks/added/* $O/* $LOG
+hook added 10D-early "echo early >$O/early"
+hook added 20W-w "echo w >>$O/seq"
+hook added 30-slow "sleep 0.3; echo slow-done >>$O/seq2; echo >$O/bdone"
+hook added 40D-late "echo late-started >>$O/seq2"
+pamh -u alice open >/dev/null
+wait_for $O/bdone
+wait_for $O/early
+like $LOG "started $B/polohook-run for 1 hook\(s\): 10D-early$" \
+	"a D hook before a W hook is started in its turn, by a runner of its own"
+like $LOG "started $B/polohook-run for 2 hook\(s\)$" \
+	"the D hooks after the last W hook go with the batch: one runner for both"
+is "$(grep -c 'started .*polohook-run' $LOG)" 2 "... two detached starts in all"
+is "$(head -n1 $O/seq2)" "late-started" "... and that runner starts the D hook before the batch runs"
+
 # --- refusals --------------------------------------------------------------
 rm -f $T/hooks/added/* $O/* $LOG
 hook added 10W-gw "echo gw >>$O/ran"
