@@ -15,11 +15,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <limits.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,9 +43,37 @@ static void close_from_3(void)
 		(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 }
 
+/* After a failed execve in a child of the host: one syslog datagram of
+ * our own making (socket, sendto and close are async-signal-safe, syslog(3)
+ * is not): msg, prepared before the fork, then the errno in digits. */
+static void report_exec_failure(const char *msg, int e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX,
+				  .sun_path = "/dev/log" };
+	char buf[PATH_MAX + 160], digits[12];
+	size_t n = 0, k = 0, len = strlen(msg);
+	int fd;
+
+	if (len > sizeof buf - sizeof digits)
+		len = sizeof buf - sizeof digits;
+	memcpy(buf, msg, len);
+	n = len;
+	do
+		digits[k++] = (char)('0' + e % 10);
+	while ((e /= 10) > 0 && k < sizeof digits);
+	while (k > 0)
+		buf[n++] = digits[--k];
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		(void)sendto(fd, buf, n, 0, (const struct sockaddr *)&sa,
+			     sizeof sa);
+		close(fd);
+	}
+}
+
 /* In the child: async-signal-safe calls only. Never returns. */
 static void child_exec(const char *path, char *const argv[],
-		       char *const envp[], int in, int out, int errfd)
+		       char *const envp[], int in, int out, const char *failmsg)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t none;
@@ -65,7 +97,7 @@ static void child_exec(const char *path, char *const argv[],
 	execve(path, argv, envp);
 fail:
 	e = errno;
-	(void)!write(errfd, &e, sizeof e);
+	report_exec_failure(failmsg, e);
 	_exit(127);
 }
 
@@ -151,18 +183,6 @@ static int lift_fd(int *fd)
 	close(*fd);
 	*fd = n;
 	return 0;
-}
-
-/* Did execve fail? Reads the CLOEXEC error pipe: EOF means it succeeded. */
-static int exec_errno_from(int errfd)
-{
-	ssize_t n;
-	int e = 0;
-
-	do
-		n = read(errfd, &e, sizeof e);
-	while (n < 0 && errno == EINTR);
-	return n == (ssize_t)sizeof e ? e : 0;
 }
 
 static int reap(pid_t pid, int *status, int flags)
@@ -372,11 +392,19 @@ int polo_spawn_detached(const char *path, char *const argv[],
 			char *const envp[], const struct polo_log *lg)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
-	int errp[2] = { -1, -1 }, devnull = -1, status = 0, e = 0;
+	char failmsg[PATH_MAX + 128];
+	int devnull, status = 0, e = 0;
 	pid_t pid;
 
-	if (pipe2(errp, O_CLOEXEC) < 0 ||
-	    (devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) {
+	/* The login does not wait for the grandchild's execve (that wait
+	 * was most of what a detached start cost): the runner was checked
+	 * just before (a trusted, executable file), and should execve still
+	 * fail, the grandchild says so in syslog itself. */
+	(void)snprintf(failmsg, sizeof failmsg, "<%d>pam_polohook: cannot "
+		       "start %s: execve failed with errno ",
+		       LOG_AUTHPRIV | LOG_ERR, path);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0) {
 		e = errno;
 		goto out;
 	}
@@ -386,29 +414,19 @@ int polo_spawn_detached(const char *path, char *const argv[],
 		/* the middle child: gone as soon as the grandchild exists */
 		pid = fork();
 		if (pid == 0)
-			child_exec(path, argv, envp, devnull, devnull, errp[1]);
+			child_exec(path, argv, envp, devnull, devnull, failmsg);
 		_exit(pid < 0 ? 1 : 0);
 	}
-	if (pid < 0) {
+	if (pid < 0)
 		e = errno;
-	} else {
-		close(errp[1]);
-		errp[1] = -1;
-		e = exec_errno_from(errp[0]);	/* EOF: exec'd, or no grandchild */
-		if (reap(pid, &status, 0) > 0 && e == 0 &&
-		    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-			e = EAGAIN;	/* the middle child could not fork */
-	}
+	else if (reap(pid, &status, 0) > 0 &&
+		 !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		e = EAGAIN;	/* the middle child could not fork */
 	(void)sigaction(SIGCHLD, &old, NULL);
+	close(devnull);
 out:
 	if (e)
 		polo_log(lg, LOG_ERR, "cannot start %s: %s", path, strerror(e));
-	if (errp[0] >= 0)
-		close(errp[0]);
-	if (errp[1] >= 0)
-		close(errp[1]);
-	if (devnull >= 0)
-		close(devnull);
 	return -e;
 }
 

@@ -44,7 +44,9 @@ int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res);
 
 /* Start path fully detached: double fork, new session, stdio on /dev/null,
  * no fd of ours; the intermediate child is reaped at once, the grandchild
- * is never seen again. 0 once it has been exec'd, else -errno (logged). */
+ * is never seen again. 0 once the grandchild exists, else -errno (logged).
+ * The execve is not waited for: if it fails, the grandchild logs
+ * "cannot start PATH: execve failed with errno N" to /dev/log itself. */
 int polo_spawn_detached(const char *path, char *const argv[],
 			char *const envp[], const struct polo_log *lg);
 
