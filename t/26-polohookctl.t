@@ -94,7 +94,9 @@ if is_root; then
 	# a home whose creator was killed mid-copy, and one being made now
 	mkdir -m 0700 $TH/.polohook-new.dave $TH/.polohook-new.erin
 	echo half >$TH/.polohook-new.dave/.profile
-	flock $TH/.polohook-new.erin sleep 100 &
+	# the lock holder is one process (exec'd into sleep, holding fd 9),
+	# so that killing it ends it all, and it keeps no TAP pipe open
+	( exec 9<$TH/.polohook-new.erin; flock 9; exec sleep 100 ) >/dev/null 2>&1 &
 	pflock=$!
 	n=0; while ! grep -q "$(stat -c %i $TH/.polohook-new.erin)" /proc/locks && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done
 fi
