@@ -22,25 +22,8 @@ sh "$TOP/examples/make-certs.sh" $T/other node2=$A2 >/dev/null
 
 # nodeconf K [NODES]: node K's config (CERTDIR: where its certificate is)
 nodeconf() {
-	cat >$T/n$1.conf <<EOC
-[session]
-statedir = $T/st$1
-[discovery]
-interface = eth0
-idle_ms = 200
-max_ms = 1000
-state = $T/seen$1/nodes
-nodes = ${2:-$A1 $A2 $A3}
-[tls]
-ca = $T/tls/ca.pem
-cert = ${CERTDIR:-$T/tls}/node$1.pem
-key = ${CERTDIR:-$T/tls}/node$1.key
-[hookd]
-user = nobody
-handshake_ms = 1000
-connect_ms = 1000
-request_ms = 2000
-EOC
+	CL_IDLE_MS=200 CL_NODES=${2:-} cluster_conf $1 "[session]
+statedir = $T/st$1"
 }
 nodeconf 1
 CERTDIR=$T/other nodeconf 2

@@ -24,28 +24,11 @@ sh "$TOP/examples/make-certs.sh" $T/other node3=$A3 >/dev/null
 
 # node K's config (its own certificate; CERTDIR overrides where it comes from)
 nodeconf() {
-	cat >$T/n$1.conf <<EOC
-[session]
+	cluster_conf $1 "[session]
 statedir = $T/st$1
 [home]
 skel = $T/skel
-umask = 077
-[discovery]
-interface = eth0
-idle_ms = 50
-max_ms = 1000
-state = $T/seen$1/nodes
-nodes = $A1 $A2 $A3
-[tls]
-ca = $T/tls/ca.pem
-cert = ${CERTDIR:-$T/tls}/node$1.pem
-key = ${CERTDIR:-$T/tls}/node$1.key
-[hookd]
-user = nobody
-handshake_ms = 1000
-connect_ms = 1000
-request_ms = 2000
-EOC
+umask = 077"
 }
 for k in 1 2 3; do nodeconf $k; done
 

@@ -50,26 +50,9 @@ while [ $i -lt 4000 ]; do echo $i >$T/skel/many/f$i; i=$((i + 1)); done
 sh "$TOP/examples/make-certs.sh" $T/tls node1=$A1 node2=$A2 node3=$A3 >/dev/null
 
 nodeconf() {
-	cat >$T/n$1.conf <<EOC
-[home]
+	CL_HS_MS=2000 CL_CONN_MS=2000 CL_REQ_MS=10000 cluster_conf $1 "[home]
 skel = $T/skel
-umask = 077
-[discovery]
-interface = eth0
-idle_ms = 50
-max_ms = 1000
-state = $T/seen$1/nodes
-nodes = $A1 $A2 $A3
-[tls]
-ca = $T/tls/ca.pem
-cert = $T/tls/node$1.pem
-key = $T/tls/node$1.key
-[hookd]
-user = nobody
-handshake_ms = 2000
-connect_ms = 2000
-request_ms = 10000
-EOC
+umask = 077"
 }
 for k in 1 2 3; do nodeconf $k; done
 

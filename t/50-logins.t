@@ -88,8 +88,7 @@ done
 # --- one config for the module, polo-mkhome, polohookctl and hookd ------------
 sh "$TOP/examples/make-certs.sh" $T/tls node1=$A1 node2=$A2 node3=$A3 >/dev/null
 nodeconf() {
-	cat >$T/n$1.conf <<EOC
-[hooks]
+	cluster_conf $1 "[hooks]
 hookdir = $T/hooks
 runner = $B/polohook-run
 [session]
@@ -97,23 +96,7 @@ statedir = /run/polohook
 [home]
 skel = $T/skel
 umask = 077
-tmphome = $TH
-[discovery]
-interface = eth0
-idle_ms = 50
-max_ms = 1000
-state = $T/seen$1/nodes
-nodes = $A1 $A2 $A3
-[tls]
-ca = $T/tls/ca.pem
-cert = $T/tls/node$1.pem
-key = $T/tls/node$1.key
-[hookd]
-user = nobody
-handshake_ms = 1000
-connect_ms = 1000
-request_ms = 2000
-EOC
+tmphome = $TH"
 }
 for k in 1 2 3; do nodeconf $k; done
 

@@ -8,8 +8,11 @@
 #   on K CMD...            run CMD on node K (its network and /home)
 #   bg_on K CMD...         the same in the background; pid in $BGPID
 #   cluster_teardown       kill what bg_on started, unmount, delete netns
+#   wait_listen K PORT     until something on node K accepts on TCP PORT
+#   cluster_conf K [TEXT]  node K's config file, $T/nK.conf (see below)
 CP=pc$$
 CNETNS=""
+CADDRS=""	# the nodes' addresses, "10.232.0.11 10.232.0.12 ..."
 CPIDS=""
 CMNT=$T/mnt
 
@@ -48,6 +51,7 @@ cluster_setup() {
 		ip link add eth0 netns $CP-n$_k type veth peer name p$_k netns $CP-sw
 		ip -n $CP-sw link set p$_k master br0 up
 		ip -n $CP-n$_k addr add 10.232.0.1$_k/24 dev eth0
+		CADDRS="${CADDRS:+$CADDRS }10.232.0.1$_k"
 		ip -n $CP-n$_k link set lo up
 		ip -n $CP-n$_k link set eth0 up
 		ip -n $CP-n$_k route add 224.0.0.0/4 dev eth0
@@ -76,4 +80,33 @@ wait_listen() {
 	while ! on "$1" ss -ltn 2>/dev/null | grep -q ":$2 " && [ $_i -lt 100 ]; do
 		sleep 0.05; _i=$((_i + 1))
 	done
+}
+
+# cluster_conf K [TEXT]: node K's config in $T/nK.conf: TEXT first (the
+# test's own [session], [home], [hooks]), then discovery on eth0 with every
+# node as a static one (CL_NODES to change that) and the last-seen set in
+# $T/seenK, node K's certificate from ${CERTDIR:-$T/tls} (CA $T/tls/ca.pem,
+# as examples/make-certs.sh makes them), and hookd as nobody with short
+# deadlines (CL_HS_MS, CL_CONN_MS, CL_REQ_MS: 1000, 1000, 2000 ms).
+cluster_conf() {
+	{
+		[ -z "${2:-}" ] || printf '%s\n' "$2"
+		cat <<EOC
+[discovery]
+interface = eth0
+idle_ms = ${CL_IDLE_MS:-50}
+max_ms = 1000
+state = $T/seen$1/nodes
+nodes = ${CL_NODES:-$CADDRS}
+[tls]
+ca = $T/tls/ca.pem
+cert = ${CERTDIR:-$T/tls}/node$1.pem
+key = ${CERTDIR:-$T/tls}/node$1.key
+[hookd]
+user = nobody
+handshake_ms = ${CL_HS_MS:-1000}
+connect_ms = ${CL_CONN_MS:-1000}
+request_ms = ${CL_REQ_MS:-2000}
+EOC
+	} >"$T/n$1.conf"
 }
