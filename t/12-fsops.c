@@ -211,43 +211,22 @@ struct report {
 	char log[8192];
 };
 
-static bool in_mount_ns(void (*fn)(struct report *), struct report *out)
+/* each step captures what it logs into its report */
+static void (*ns_step)(struct report *);
+
+static void ns_run(void *p)
 {
-	size_t got = 0;
-	ssize_t n;
-	int p[2], status;
-	pid_t pid;
+	struct report *rep = p;
 
-	memset(out, 0, sizeof *out);
-	must(pipe2(p, O_CLOEXEC) == 0, "pipe");
-	fflush(stdout);
-	pid = fork();
-	must(pid >= 0, "fork");
-	if (pid == 0) {
-		static struct report rep;
+	cap_reset();
+	ns_step(rep);
+	snprintf(rep->log, sizeof rep->log, "%s", cap.buf);
+}
 
-		close(p[0]);
-		if (unshare(CLONE_NEWNS) < 0 ||
-		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
-			rep.r = -errno;
-			snprintf(rep.log, sizeof rep.log, "unshare: %s",
-				 strerror(errno));
-			(void)!write(p[1], &rep, sizeof rep);
-			_exit(1);
-		}
-		cap_reset();
-		fn(&rep);
-		snprintf(rep.log, sizeof rep.log, "%s", cap.buf);
-		_exit(write(p[1], &rep, sizeof rep) == sizeof rep ? 0 : 1);
-	}
-	close(p[1]);
-	while (got < sizeof *out &&
-	       (n = read(p[0], (char *)out + got, sizeof *out - got)) > 0)
-		got += (size_t)n;
-	close(p[0]);
-	must(waitpid(pid, &status, 0) == pid, "waitpid");
-	return got == sizeof *out && WIFEXITED(status) &&
-	       WEXITSTATUS(status) == 0;
+static bool in_ns(void (*fn)(struct report *), struct report *out)
+{
+	ns_step = fn;
+	return in_mount_ns(ns_run, out, sizeof *out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -488,7 +467,7 @@ static void test_copy_enospc(void)
 	memset(mib, 'x', sizeof mib);
 	put_bytes(at("skelbig/big"), mib, sizeof mib, 0644);
 	put_dir(at("full"), 0700);
-	ok(in_mount_ns(fill_full, &rep), "ENOSPC: the child ran");
+	ok(in_ns(fill_full, &rep), "ENOSPC: the child ran");
 	is_int(rep.r, -ENOSPC, "a full filesystem: -ENOSPC");
 	like(rep.log, fmt("<%d>/home/full/big: No space left on device\n",
 			  LOG_ERR),
@@ -605,7 +584,7 @@ static void test_rm_mounts(void)
 	put_file(at("rm2/fbind"), "", 0644);
 	put_dir(at("rm2/tm"), 0755);
 
-	ok(in_mount_ns(rm_with_mounts, &rep), "mounts: the child ran");
+	ok(in_ns(rm_with_mounts, &rep), "mounts: the child ran");
 	is_int(rep.r, -EBUSY, "a mount point inside: -EBUSY");
 	like(rep.log, fmt("<%d>/home/rm2/keep/mnt: a mount point, left in "
 			  "place\n", LOG_ERR),
@@ -722,7 +701,7 @@ static void test_rm_tree_at(void)
 	if (can_mount) {
 		put_dir(at("homes/h6"), 0755);
 		put_file(at("homes/h6/f"), "f\n", 0644);
-		ok(in_mount_ns(rm_self_bound, &rep), "h6: the child ran");
+		ok(in_ns(rm_self_bound, &rep), "h6: the child ran");
 		is_int(rep.r, -EBUSY,
 		       "rm_tree_at: a mount point (bound onto itself): -EBUSY");
 		ok(rep.flag[0], "... its content stays");

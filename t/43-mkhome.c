@@ -498,49 +498,25 @@ struct report {
 	char log[8192];
 };
 
-static bool in_mount_ns(struct report *out)
+static void full_disk(void *p)
 {
-	size_t got = 0;
-	ssize_t n;
-	int p[2], status;
-	pid_t pid;
+	struct report *rep = p;
+	struct polo_home_spec h = spec("ivy");
+	int fd;
 
-	memset(out, 0, sizeof *out);
-	must(pipe2(p, O_CLOEXEC) == 0, "pipe");
-	fflush(stdout);
-	pid = fork();
-	must(pid >= 0, "fork");
-	if (pid == 0) {
-		static struct report rep;
-		struct polo_home_spec h = spec("ivy");
-		int fd;
-
-		close(p[0]);
-		cap_reset();
-		h.what = at("full/ivy");
-		h.skel = at("bigskel");
-		if (unshare(CLONE_NEWNS) < 0 ||
-		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
-		    mount("tmpfs", at("full"), "tmpfs", MS_NOSUID | MS_NODEV,
-			  "size=64k,mode=0755") < 0 ||
-		    (fd = open(at("full"), O_RDONLY | O_DIRECTORY)) < 0) {
-			rep.r = -9999;
-		} else {
-			rep.r = polo_home_make_at(fd, "ivy", &h, &lg);
-			rep.entries = count_entries(at("full"));
-			close(fd);
-		}
-		snprintf(rep.log, sizeof rep.log, "%s", cap.buf);
-		_exit(write(p[1], &rep, sizeof rep) == sizeof rep ? 0 : 1);
+	cap_reset();
+	h.what = at("full/ivy");
+	h.skel = at("bigskel");
+	if (mount("tmpfs", at("full"), "tmpfs", MS_NOSUID | MS_NODEV,
+		  "size=64k,mode=0755") < 0 ||
+	    (fd = open(at("full"), O_RDONLY | O_DIRECTORY)) < 0) {
+		rep->r = -9999;
+	} else {
+		rep->r = polo_home_make_at(fd, "ivy", &h, &lg);
+		rep->entries = count_entries(at("full"));
+		close(fd);
 	}
-	close(p[1]);
-	while (got < sizeof *out &&
-	       (n = read(p[0], (char *)out + got, sizeof *out - got)) > 0)
-		got += (size_t)n;
-	close(p[0]);
-	must(waitpid(pid, &status, 0) == pid, "waitpid");
-	return got == sizeof *out && WIFEXITED(status) &&
-	       WEXITSTATUS(status) == 0;
+	snprintf(rep->log, sizeof rep->log, "%s", cap.buf);
 }
 
 static void test_enospc(void)
@@ -562,7 +538,7 @@ static void test_enospc(void)
 		must(write(fd, kib, sizeof kib) == sizeof kib, "write");
 	must(close(fd) == 0, "close");
 	put_dir(at("full"), 0755);
-	ok(in_mount_ns(&rep), "a full disk: the child ran");
+	ok(in_mount_ns(full_disk, &rep, sizeof rep), "a full disk: the child ran");
 	is_int(rep.r, -ENOSPC, "a skel bigger than the disk: -ENOSPC");
 	like(rep.log, "No space left on device", "... logged");
 	is_int(rep.entries, 0,

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -83,6 +84,39 @@ static TFS_UNUSED bool probe_mount_ns(void)
 		_exit(unshare(CLONE_NEWNS) == 0 ? 0 : 1);
 	must(waitpid(pid, &status, 0) == pid, "waitpid");
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* fn(rep) in a forked child with a private mount namespace (what it
+ * mounts vanishes with it); the len bytes at rep come back through a
+ * pipe. True if the child ran fn and all of rep arrived. (mount()'s type
+ * is "none" where the kernel ignores it: NULL would trouble valgrind.) */
+static TFS_UNUSED bool in_mount_ns(void (*fn)(void *rep), void *rep,
+				   size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+	int p[2], status;
+	pid_t pid;
+
+	memset(rep, 0, len);
+	must(pipe2(p, O_CLOEXEC) == 0, "pipe");
+	fflush(stdout);
+	pid = fork();
+	must(pid >= 0, "fork");
+	if (pid == 0) {
+		close(p[0]);
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
+			_exit(1);
+		fn(rep);
+		_exit(write(p[1], rep, len) == (ssize_t)len ? 0 : 1);
+	}
+	close(p[1]);
+	while (got < len && (n = read(p[0], (char *)rep + got, len - got)) > 0)
+		got += (size_t)n;
+	close(p[0]);
+	must(waitpid(pid, &status, 0) == pid, "waitpid");
+	return got == len && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 #endif
