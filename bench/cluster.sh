@@ -30,16 +30,10 @@ MNT=$T/mnt
 NETNS=""
 HPIDS=""
 
+. "$TOP/bench/stop.sh"
 stop_hookds() {
-	for p in $HPIDS; do kill -TERM "$p" 2>/dev/null || :; done
-	for p in $HPIDS; do
-		_i=0
-		while kill -0 "$p" 2>/dev/null && [ $_i -lt 50 ]; do
-			sleep 0.1; _i=$((_i + 1))
-		done
-		kill -KILL "$p" 2>/dev/null || :
-		wait "$p" 2>/dev/null || :
-	done
+	# shellcheck disable=SC2086 # a list of pids
+	stop_pids $HPIDS
 	HPIDS=""
 }
 cleanup() {

@@ -31,20 +31,14 @@ MAXC=128
 
 T=$(mktemp -d /tmp/poloload.XXXXXX)
 PIDS=""
+. "$TOP/bench/stop.sh"
 cleanup() {
 	_rc=$?
 	set +e
 	# on failure, hookd's log is kept for a look
 	[ $_rc -eq 0 ] || cp "$T/hookd.log" "$W/load-hookd.log" 2>/dev/null || :
-	for p in $PIDS; do kill -TERM "$p" 2>/dev/null || :; done
-	for p in $PIDS; do
-		_i=0
-		while kill -0 "$p" 2>/dev/null && [ $_i -lt 50 ]; do
-			sleep 0.1; _i=$((_i + 1))
-		done
-		kill -KILL "$p" 2>/dev/null || :
-		wait "$p" 2>/dev/null || :
-	done
+	# shellcheck disable=SC2086 # a list of pids
+	stop_pids $PIDS
 	mountpoint -q "$T/homes" 2>/dev/null && umount "$T/homes"
 	rm -rf "$T"
 }
