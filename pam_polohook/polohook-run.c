@@ -89,22 +89,22 @@ static void run_one(const char *name, const char *path, const char *arg,
 static void start_detached(const char *name, const char *path,
 			   const char *arg, const struct polo_log *lg)
 {
-	int status;
-	pid_t pid = fork();
+	int status = 0;
+	pid_t pid = fork(), g;
 
 	if (pid == 0) {
-		if (fork() == 0) {
+		g = fork();
+		if (g == 0) {
 			run_one(name, path, arg, 0, lg);
 			closelog();
 			_exit(0);
 		}
-		_exit(0);
+		_exit(g < 0 ? 1 : 0);
 	}
-	if (pid < 0)
+	if (pid < 0 || waitpid(pid, &status, 0) != pid ||
+	    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		polo_log(lg, LOG_ERR, "hook %s: cannot start: %s", name,
-			 strerror(errno));
-	else
-		(void)waitpid(pid, &status, 0);
+			 pid < 0 ? strerror(errno) : "fork failed");
 }
 
 int main(int argc, char **argv)
