@@ -133,7 +133,7 @@ rm -f $O/gate
 rm -f $T/hooks/added/* $O/* $LOG
 hook added 10D-early "echo early >$O/early"
 hook added 20W-w "echo w >>$O/seq"
-hook added 30-slow "sleep 0.3; echo slow-done >>$O/seq2; echo >$O/bdone"
+hook added 30-slow "sleep 1; echo slow-done >>$O/seq2; echo >$O/bdone"
 hook added 40D-late "echo late-started >>$O/seq2"
 pamh -u alice open >/dev/null
 wait_for $O/bdone
