@@ -54,6 +54,7 @@
 #include "discover.h"
 #include "hookd.h"
 #include "log.h"
+#include "priv.h"
 #include "proto.h"
 #include "tls.h"
 #include "util.h"
@@ -229,35 +230,6 @@ fail:
 }
 
 /* ---- privilege drop ---- */
-
-static int drop_privileges(uid_t uid, gid_t gid)
-{
-	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
-
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(uid, uid, uid) < 0) {
-		polo_log(&lg, LOG_ERR, "worker: cannot drop privileges to "
-			 "%u:%u: %s", (unsigned)uid, (unsigned)gid,
-			 strerror(errno));
-		return -1;
-	}
-	/* verify, as OpenSSH's permanently_set_uid does */
-	if (setuid(0) != -1 || seteuid(0) != -1 || setgid(0) != -1 ||
-	    getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 ||
-	    ru != uid || eu != uid || su != uid || rg != gid || eg != gid ||
-	    sg != gid || getgroups(0, NULL) != 0) {
-		polo_log(&lg, LOG_ERR, "worker: privileges not dropped: root "
-			 "could be regained");
-		return -1;
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		polo_log(&lg, LOG_ERR, "worker: PR_SET_NO_NEW_PRIVS: %s",
-			 strerror(errno));
-		return -1;
-	}
-	return 0;
-}
 
 static void peer_name(const struct sockaddr_in *sa, char *buf, size_t len)
 {
@@ -572,7 +544,7 @@ worker_main(const struct settings *s, int ctl, pid_t monitor)
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	(void)sigprocmask(SIG_SETMASK, &chld, NULL);
-	if (drop_privileges(s->uid, s->gid) < 0)
+	if (polo_drop_privileges(s->uid, s->gid, "worker", &lg) < 0)
 		_exit(1);
 	/* the drop cleared any parent-death signal: set it now */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 ||

@@ -68,6 +68,7 @@
 #include "fsutil.h"
 #include "home.h"
 #include "log.h"
+#include "priv.h"
 #include "proto.h"
 #include "tls.h"
 #include "util.h"
@@ -121,6 +122,9 @@ struct mk {
 	struct result *res;		/* one per target, in target order */
 	struct nodeset known;		/* static + last-seen: asked first */
 	bool remember;			/* discovery worked: rewrite last-seen */
+	bool drop;			/* root: children run as [hookd] user */
+	uid_t uid;
+	gid_t gid;
 };
 
 /* ---- logging and text ---- */
@@ -723,7 +727,13 @@ static void child_main(struct mk *m, struct child *ch, size_t k,
 			close(ch[i].fd);
 	memset(&res, 0, sizeof res);
 	memcpy(res.addr, ch[k].res.addr, sizeof res.addr);
-	ask_node(m, t0, &res);
+	/* what talks TLS to a node (any address that answered discovery)
+	 * is not root: the key and certificates are loaded already */
+	if (m->drop && polo_drop_privileges(m->uid, m->gid, "polo-mkhome "
+					    "child", &m->lg) < 0)
+		say(res.why, "cannot drop privileges to [hookd] user");
+	else
+		ask_node(m, t0, &res);
 	write_all_fd(wfd, &res, sizeof res);
 	close(wfd);
 	mk_free(m);
@@ -971,6 +981,27 @@ static int load_conf(struct mk *m, const char *path, bool given)
 	return r;
 }
 
+/* As root, the per-node children drop to [hookd] user (as hookd's own
+ * network side does): resolved here, before any fork. */
+static int child_user(struct mk *m)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return 0;
+	errno = 0;
+	pw = getpwnam(m->conf.cl.user);
+	if (pw == NULL || pw->pw_uid == 0 || pw->pw_gid == 0) {
+		polo_log(&m->lg, LOG_ERR, "[hookd] user %s: %s", m->conf.cl.user,
+			 pw == NULL ? "no such user" : "has uid or gid 0");
+		return -1;
+	}
+	m->drop = true;
+	m->uid = pw->pw_uid;
+	m->gid = pw->pw_gid;
+	return 0;
+}
+
 static int run(struct mk *m, const char *confpath, bool given, bool debug)
 {
 	int r;
@@ -989,7 +1020,7 @@ static int run(struct mk *m, const char *confpath, bool given, bool debug)
 		return 0;
 	}
 	m->ctx = polo_cluster_client_ctx(&m->conf.cl, &m->lg);
-	if (m->ctx == NULL || set_init(&m->targets) < 0 ||
+	if (m->ctx == NULL || child_user(m) < 0 || set_init(&m->targets) < 0 ||
 	    find_nodes(m) < 0)
 		return EXIT_FAIL;
 	m->res = calloc(m->targets.n ? m->targets.n : 1, sizeof *m->res);

@@ -344,6 +344,29 @@ like $T/out.txt '^127\.0\.0\.3: failed: no answer within 2000 ms$' \
 left=0; for c in $kids; do kill -0 "$c" 2>/dev/null && left=$((left + 1)); done
 is "$(echo $kids | wc -w):$left" "2:0" "... every child was killed and reaped"
 
+# 7b. what talks TLS to a node is not root: each child drops to [hookd]
+# user (nobody) before it connects. The child for the silent node .3 lives
+# for its handshake deadline (1 s): long enough to look at.
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LD_PRELOAD=$NSSW \
+	NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group PAM_USER=alice \
+	timeout 5 $MK -c $T/c8.conf >$T/out.txt 2>$T/err.txt &
+p=$!
+seen="" _i=0
+while [ -z "$seen" ] && [ $_i -lt 200 ]; do
+	sleep 0.01; _i=$((_i + 1))
+	for c in $(pgrep -P "$(pgrep -P $p -x polo-mkhome)" 2>/dev/null); do
+		u=$(awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$c/status 2>/dev/null)
+		g=$(awk '/^Gid:/ {print $2, $3, $4, $5}' /proc/$c/status 2>/dev/null)
+		gr=$(awk '/^Groups:/ {print $2}' /proc/$c/status 2>/dev/null)
+		nnp=$(awk '/^NoNewPrivs:/ {print $2}' /proc/$c/status 2>/dev/null)
+		[ "$u" = "65534 65534 65534 65534" ] && seen="$u|$g|$gr|$nnp"
+	done
+done
+wait $p
+is "$seen" "65534 65534 65534 65534|65534 65534 65534 65534||1" \
+	"a child asking a node runs as nobody (uid, gid, no groups, no new privileges)"
+like $T/out.txt '^127\.0\.0\.1: ' "... and the run still asks the nodes"
+
 # 8. one run under valgrind (the parent; children are silent): no error,
 # no leak, no descriptor left open but stdin, stdout and stderr.
 if [ "${POLO_BUILD:-build}" = build-asan ]; then
