@@ -127,21 +127,6 @@ static bool has_text(const char *path, const char *want)
 	       strcmp(buf, want) == 0;
 }
 
-static int count_entries(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 static int count_lines(const char *path)
 {
 	char buf[65536];

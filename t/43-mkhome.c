@@ -69,21 +69,6 @@ static const char *desc(const char *path)
 		   S_ISDIR(st.st_mode) ? "" : " (not a directory)");
 }
 
-static int count_entries(const char *path)
-{
-	struct dirent *de;
-	DIR *d = opendir(path);
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
 static int count_fds(void)
 {
 	return count_entries("/proc/self/fd") - 1;	/* opendir's own */

@@ -5,6 +5,7 @@
 #ifndef POLO_TFS_H
 #define POLO_TFS_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -68,6 +69,22 @@ static TFS_UNUSED void put_dir(const char *path, mode_t mode)
 static TFS_UNUSED void put_link(const char *target, const char *path)
 {
 	must(symlink(target, path) == 0, path);
+}
+
+/* How many entries path holds ("." and ".." aside), or -1. */
+static TFS_UNUSED int count_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }
 
 /* Root in a container may lack CAP_SYS_ADMIN: may a child make a private
