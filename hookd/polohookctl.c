@@ -299,6 +299,21 @@ static json_t *json_rec(const struct polo_state_rec *r)
 	return o;
 }
 
+/* Print the array a (r: 0 if it was built whole) to stdout and free it. */
+static int dump_json(json_t *a, int r, size_t flags)
+{
+	if (r == 0)
+		r = json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+			       flags);
+	if (r == 0)
+		putchar('\n');
+	json_decref(a);
+	if (r < 0)
+		fprintf(stderr, "polohookctl: error: cannot build the JSON "
+			"output\n");
+	return r;
+}
+
 static int print_json(const struct polo_state_rec *v, size_t n)
 {
 	json_t *a = json_array();
@@ -307,15 +322,7 @@ static int print_json(const struct polo_state_rec *v, size_t n)
 
 	for (i = 0; r == 0 && i < n; i++)
 		r = json_array_append_new(a, json_rec(&v[i]));
-	if (r == 0)
-		r = json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (r == 0)
-		putchar('\n');
-	json_decref(a);
-	if (r < 0)
-		fprintf(stderr, "polohookctl: error: cannot build the JSON "
-			"output\n");
-	return r;
+	return dump_json(a, r, 0);
 }
 
 static int cmd_sessions(struct ctl *x, bool json)
@@ -1294,16 +1301,7 @@ static int print_djson(const struct dlist *l)
 		else
 			json_decref(o);
 	}
-	if (r == 0)
-		r = json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-			       JSON_REAL_PRECISION(6));
-	if (r == 0)
-		putchar('\n');
-	json_decref(a);
-	if (r < 0)
-		fprintf(stderr, "polohookctl: error: cannot build the JSON "
-			"output\n");
-	return r;
+	return dump_json(a, r, JSON_REAL_PRECISION(6));
 }
 
 /* The static nodes, then Request-For (who offers polousers, how fast),
