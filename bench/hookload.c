@@ -57,6 +57,7 @@
 #include <openssl/ssl.h>
 
 #include "log.h"
+#include "stats.h"
 #include "proto.h"
 #include "tls.h"
 #include "util.h"
@@ -409,24 +410,6 @@ static int read_requests(struct load *l, const char *file)
 	if (l->nreq == 0)
 		fprintf(stderr, "hookload: no request in %s\n", file);
 	return l->nreq ? 0 : -1;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double pct(const double *sorted, long n, double p)
-{
-	long k = (long)((p / 100.0) * (double)n + 0.999999999);
-
-	if (k < 1)
-		k = 1;
-	if (k > n)
-		k = n;
-	return sorted[k - 1];
 }
 
 static int run_load(const struct opts *o)

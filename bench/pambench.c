@@ -62,6 +62,8 @@
 
 #include <security/pam_appl.h>
 
+#include "stats.h"
+
 #define SPAWN_MAX	32
 #define DRAIN_MS	30000
 
@@ -329,25 +331,6 @@ static double ms_between(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) * 1e3 +
 	       (double)(b->tv_nsec - a->tv_nsec) / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Nearest rank: the smallest value with at least p% of runs at or below. */
-static double pct(const double *sorted, long n, double p)
-{
-	long k = (long)((p / 100.0) * (double)n + 0.999999999);
-
-	if (k < 1)
-		k = 1;
-	if (k > n)
-		k = n;
-	return sorted[k - 1];
 }
 
 /* VmRSS or VmHWM of this process, kB, or -1. */
