@@ -1,9 +1,10 @@
 #!/bin/sh
-# Install the Debian packages that building and testing need, if missing.
-# As non-root, only say what is missing (the build or some tests may then
-# fail or skip).
+# Install the Debian packages that building and testing need, if missing,
+# and any more named as arguments (bench/deps.sh adds its peers). As
+# non-root, only say what is missing (the build or some tests may then fail
+# or skip).
 set -eu
-pkgs="build-essential pkg-config libpam0g-dev libinih-dev libjansson-dev
+pkgs="$* build-essential pkg-config libpam0g-dev libinih-dev libjansson-dev
 libssl-dev openssl libpam-runtime pamtester libnss-wrapper libpam-wrapper valgrind
 clang iproute2 man-db groff-base perl util-linux procps python3 faketime
 openssh-server openssh-client"
