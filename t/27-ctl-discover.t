@@ -11,13 +11,8 @@ done
 CTL=$B/polohookctl
 [ -x "$CTL" ] || { echo "1..0 # SKIP $CTL is not built"; exit 0; }
 . "$(dirname "$0")/cluster.sh"
-trap 'cluster_teardown; _cleanup' EXIT
-trap 'exit 1' INT TERM HUP PIPE
-cluster_setup 3 || { echo "1..0 # SKIP cannot make network namespaces"; exit 0; }
-A1=10.232.0.11 A2=10.232.0.12 A3=10.232.0.13
-NSSENV="LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group"
+cluster_start 3
 
-sh "$TOP/examples/make-certs.sh" $T/tls node1=$A1 node2=$A2 node3=$A3 >/dev/null
 sh "$TOP/examples/make-certs.sh" $T/other node2=$A2 >/dev/null
 
 # nodeconf K [NODES]: node K's config (CERTDIR: where its certificate is)

@@ -11,15 +11,10 @@ for c in ip nsenter unshare openssl ss; do
 	command -v $c >/dev/null || { echo "1..0 # SKIP no $c"; exit 0; }
 done
 . "$(dirname "$0")/cluster.sh"
-trap 'cluster_teardown; _cleanup' EXIT
-trap 'exit 1' INT TERM HUP PIPE
-cluster_setup 3 || { echo "1..0 # SKIP cannot make network namespaces"; exit 0; }
-A1=10.232.0.11 A2=10.232.0.12 A3=10.232.0.13
-NSSENV="LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group"
+cluster_start 3
 
 sed -i "s|^alice:.*|alice:x:1500:1500::/home/alice:/bin/sh|; s|^bob:.*|bob:x:1501:1501::/home/bob:/bin/sh|" $T/passwd
 mkdir -m 0755 $T/skel && echo 'export CLUSTER=yes' >$T/skel/.profile
-sh "$TOP/examples/make-certs.sh" $T/tls node1=$A1 node2=$A2 node3=$A3 >/dev/null
 sh "$TOP/examples/make-certs.sh" $T/other node3=$A3 >/dev/null
 
 # node K's config (its own certificate; CERTDIR overrides where it comes from)

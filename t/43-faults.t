@@ -24,11 +24,7 @@ mkdir -m 0755 $T/bin
 cp $B/hookd $B/polo-mkhome $T/bin/ || { echo "1..0 # SKIP hookd not built"; exit 0; }
 HOOKD=$T/bin/hookd MKHOME=$T/bin/polo-mkhome
 . "$(dirname "$0")/cluster.sh"
-trap 'cluster_teardown; _cleanup' EXIT
-trap 'exit 1' INT TERM HUP PIPE
-cluster_setup 3 || { echo "1..0 # SKIP cannot make network namespaces"; exit 0; }
-A1=10.232.0.11 A2=10.232.0.12 A3=10.232.0.13
-NSSENV="LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group"
+cluster_start 3
 FAKETIME_SO=$(find /usr/lib /lib -name libfaketime.so.1 2>/dev/null | head -n1)
 
 sed -i "s|^alice:.*|alice:x:1500:1500::/home/alice:/bin/sh|; s|^bob:.*|bob:x:1501:1501::/home/bob:/bin/sh|" $T/passwd
@@ -47,7 +43,6 @@ echo 'export CLUSTER=yes' >$T/skel/.profile
 # many small files: copying them takes long enough to catch hookd at it
 i=0
 while [ $i -lt 4000 ]; do echo $i >$T/skel/many/f$i; i=$((i + 1)); done
-sh "$TOP/examples/make-certs.sh" $T/tls node1=$A1 node2=$A2 node3=$A3 >/dev/null
 
 nodeconf() {
 	CL_HS_MS=2000 CL_CONN_MS=2000 CL_REQ_MS=10000 cluster_conf $1 "[home]

@@ -4,6 +4,8 @@
 # private tmpfs /home. Everything is named with this run's prefix and
 # removed by cluster_teardown (called from the EXIT trap).
 #
+#   cluster_start N        a test's usual start: traps, N nodes, A1..AN,
+#                          NSSENV, node certificates in $T/tls (see below)
 #   cluster_setup N        nodes 1..N at 10.232.0.1K/24 on eth0
 #   on K CMD...            run CMD on node K (its network and /home)
 #   bg_on K CMD...         the same in the background; pid in $BGPID
@@ -109,4 +111,26 @@ connect_ms = ${CL_CONN_MS:-1000}
 request_ms = ${CL_REQ_MS:-2000}
 EOC
 	} >"$T/n$1.conf"
+}
+
+# cluster_start N: what every cluster test does first. The EXIT trap
+# (CL_ON_EXIT first if set, then cluster_teardown and t/lib.sh's cleanup;
+# INT TERM HUP PIPE exit through it), N nodes (a TAP skip if namespaces
+# cannot be made), A1..AN their addresses, NSSENV the fake users for the
+# daemons, and a cluster CA with certificates node1..nodeN in $T/tls.
+cluster_start() {
+	# shellcheck disable=SC2064 # CL_ON_EXIT is fixed now, on purpose
+	trap "${CL_ON_EXIT:+$CL_ON_EXIT; }cluster_teardown; _cleanup" EXIT
+	trap 'exit 1' INT TERM HUP PIPE
+	cluster_setup "$1" ||
+		{ echo "1..0 # SKIP cannot make network namespaces"; exit 0; }
+	_k=1 _certs=""
+	while [ $_k -le "$1" ]; do
+		eval "A$_k=10.232.0.1$_k"
+		_certs="$_certs node$_k=10.232.0.1$_k"
+		_k=$((_k + 1))
+	done
+	NSSENV="LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group"
+	# shellcheck disable=SC2086 # a list of node=address words
+	sh "$TOP/examples/make-certs.sh" "$T/tls" $_certs >/dev/null
 }
