@@ -43,21 +43,27 @@ static void close_from_3(void)
 		(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 }
 
-/* After a failed execve in a child of the host: one syslog datagram of
- * our own making (socket, sendto and close are async-signal-safe, syslog(3)
- * is not): msg, prepared before the fork, then the errno in digits. */
-static void report_exec_failure(const char *msg, int e)
+/* After a failure in a child of the host, before or in execve: one syslog
+ * datagram of our own making (socket, sendto and close are
+ * async-signal-safe, syslog(3) is not): msg, prepared before the fork,
+ * then "STEP failed with errno N". */
+static void report_exec_failure(const char *msg, const char *step, int e)
 {
+	static const char failed[] = " failed with errno ";
 	struct sockaddr_un sa = { .sun_family = AF_UNIX,
 				  .sun_path = "/dev/log" };
 	char buf[PATH_MAX + 160], digits[12];
-	size_t n = 0, k = 0, len = strlen(msg);
+	size_t n = 0, k = 0, len = strlen(msg), sl = strlen(step);
 	int fd;
 
-	if (len > sizeof buf - sizeof digits)
-		len = sizeof buf - sizeof digits;
+	if (len > sizeof buf - sizeof digits - sizeof failed - sl)
+		len = sizeof buf - sizeof digits - sizeof failed - sl;
 	memcpy(buf, msg, len);
 	n = len;
+	memcpy(buf + n, step, sl);
+	n += sl;
+	memcpy(buf + n, failed, sizeof failed - 1);
+	n += sizeof failed - 1;
 	do
 		digits[k++] = (char)('0' + e % 10);
 	while ((e /= 10) > 0 && k < sizeof digits);
@@ -76,6 +82,7 @@ static void child_exec(const char *path, char *const argv[],
 		       char *const envp[], int in, int out, const char *failmsg)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	const char *step = "setting up the child";
 	sigset_t none;
 	int sig, e;
 
@@ -94,10 +101,11 @@ static void child_exec(const char *path, char *const argv[],
 	    dup2(out, 2) < 0)
 		goto fail;
 	close_from_3();
+	step = "execve";
 	execve(path, argv, envp);
 fail:
 	e = errno;
-	report_exec_failure(failmsg, e);
+	report_exec_failure(failmsg, step, e);
 	_exit(127);
 }
 
@@ -401,8 +409,7 @@ int polo_spawn_detached(const char *path, char *const argv[],
 	 * just before (a trusted, executable file), and should execve still
 	 * fail, the grandchild says so in syslog itself. */
 	(void)snprintf(failmsg, sizeof failmsg, "<%d>pam_polohook: cannot "
-		       "start %s: execve failed with errno ",
-		       LOG_AUTHPRIV | LOG_ERR, path);
+		       "start %s: ", LOG_AUTHPRIV | LOG_ERR, path);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0) {
 		e = errno;
