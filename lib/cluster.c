@@ -22,6 +22,7 @@ void polo_cluster_tls(const struct polo_cluster_conf *cl,
 	(void)polo_strlcpy(t->ca, cl->ca, sizeof t->ca);
 	(void)polo_strlcpy(t->cert, cl->cert, sizeof t->cert);
 	(void)polo_strlcpy(t->key, cl->key, sizeof t->key);
+	(void)polo_strlcpy(t->crl, cl->crl, sizeof t->crl);
 	t->verify_name = cl->verify_name;
 }
 

@@ -50,7 +50,7 @@ enum conf_id {
 	KEY_DEBUG, KEY_QUIET, KEY_STATEDIR, KEY_TMPHOME, KEY_SKEL, KEY_UMASK,
 	KEY_RUNNER,
 	KEY_GROUP, KEY_DPORT, KEY_IFACE, KEY_IDLE_MS, KEY_MAX_MS, KEY_NODES,
-	KEY_NODES_STATE, KEY_CA, KEY_CERT, KEY_KEY, KEY_VERIFY_NAME,
+	KEY_NODES_STATE, KEY_CA, KEY_CERT, KEY_KEY, KEY_CRL, KEY_VERIFY_NAME,
 	KEY_HPORT, KEY_MIN_UID, KEY_MAX_UID, KEY_ACK, KEY_USER, KEY_MAX_CONNS,
 	KEY_HANDSHAKE_MS, KEY_CONN_MS, KEY_CONNECT_MS, KEY_REQUEST_MS,
 };
@@ -90,6 +90,7 @@ static const struct conf_key conf_keys[] = {
 	{ "tls", "ca", false, KEY_CA, HINT_PATH },
 	{ "tls", "cert", false, KEY_CERT, HINT_PATH },
 	{ "tls", "key", false, KEY_KEY, HINT_PATH },
+	{ "tls", "crl", false, KEY_CRL, "want an absolute path, or empty for none" },
 	{ "tls", "verify_name", false, KEY_VERIFY_NAME, "want yes or no" },
 	{ "hookd", "port", false, KEY_HPORT, "want 1..65535" },
 	{ "hookd", "min_uid", false, KEY_MIN_UID, "want 1..4294967294" },
@@ -305,6 +306,7 @@ static int conf_set_cluster(struct polo_cluster_conf *cl, enum conf_id id,
 	case KEY_CA:		return set_path(cl->ca, sizeof cl->ca, v, false);
 	case KEY_CERT:		return set_path(cl->cert, sizeof cl->cert, v, false);
 	case KEY_KEY:		return set_path(cl->key, sizeof cl->key, v, false);
+	case KEY_CRL:		return set_path(cl->crl, sizeof cl->crl, v, true);
 	case KEY_VERIFY_NAME:	return set_bool(&cl->verify_name, v);
 	case KEY_HPORT:		return set_range(&cl->hookd_port, v, 1, 65535);
 	case KEY_MIN_UID:	return set_range(&cl->min_uid, v, 1, 4294967294UL);

@@ -48,6 +48,7 @@ struct polo_cluster_conf {
 	unsigned long nnodes;
 	char nodes_state[PATH_MAX];	/* where the last-seen set is kept */
 	char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+	char crl[PATH_MAX];		/* "" = no revocation list */
 	bool verify_name;
 	unsigned long hookd_port;
 	unsigned long min_uid, max_uid;	/* homes only for uids in between */

@@ -3,7 +3,7 @@
  *  - a context is built one step at a time; a failed step logs exactly one
  *    line "tls: <step> <file>: <reason>", where the reason is every error
  *    queued by OpenSSL (oldest first), and leaves nothing allocated;
- *  - the CA, the certificate and the key are trusted files (polo_open_trusted
+ *  - the CA, the CRL, the certificate and the key are trusted files (polo_open_trusted
  *    for root or our euid); the key is read from the fd that was checked,
  *    never by name, and only if it is a regular file no group or other may
  *    read;
@@ -240,6 +240,127 @@ static int load_ca(SSL_CTX *ctx, const char *file, const struct polo_log *lg)
 	return r;
 }
 
+/* After a PEM read loop: did it stop only because no PEM block was left? */
+static bool at_pem_end(void)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	return e != 0 && ERR_GET_LIB(e) == ERR_LIB_PEM &&
+	       ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+}
+
+/* "2027-01-31 12:00 UTC", or "?" */
+static void asn1_date(const ASN1_TIME *t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1 ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		(void)snprintf(buf, len, "?");
+}
+
+/* Is crl signed by one of the CAs loaded (issuer name and signature)? */
+static bool crl_from_ca(X509_STORE *store, X509_CRL *crl)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+	EVP_PKEY *pk;
+	X509 *ca;
+	int i;
+
+	for (i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		ca = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+		if (ca == NULL || X509_NAME_cmp(X509_CRL_get_issuer(crl),
+						X509_get_subject_name(ca)) != 0)
+			continue;
+		pk = X509_get0_pubkey(ca);
+		if (pk != NULL && X509_CRL_verify(crl, pk) == 1)
+			return true;
+	}
+	ERR_clear_error();
+	return false;
+}
+
+/* One CRL of the file: from the CA, current, then in the store. */
+static int take_crl(X509_STORE *store, X509_CRL *crl, const char *file,
+		    const struct polo_log *lg)
+{
+	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+	const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl);
+	char date[64];
+
+	if (!crl_from_ca(store, crl)) {
+		polo_log(lg, LOG_ERR, "tls: CRL %.300s: not signed by the "
+			 "cluster CA", file);
+		return -EINVAL;
+	}
+	/* OpenSSL would refuse every peer with it: say so now, once */
+	if (next != NULL && X509_cmp_current_time(next) < 0) {
+		asn1_date(next, date, sizeof date);
+		polo_log(lg, LOG_ERR, "tls: CRL %.300s: expired (next update "
+			 "was due %s): make a new one", file, date);
+		return -EINVAL;
+	}
+	if (last == NULL || X509_cmp_current_time(last) > 0) {
+		asn1_date(last, date, sizeof date);
+		polo_log(lg, LOG_ERR, "tls: CRL %.300s: not valid before %s "
+			 "(is this clock right?)", file, date);
+		return -EINVAL;
+	}
+	if (X509_STORE_add_crl(store, crl) != 1) {
+		log_ssl_fail(lg, "add CRL", file);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The revocation lists, read from the fd that was checked: every CRL in
+ * the file must be the CA's and current, and there must be at least one.
+ * Then every peer certificate is checked against them (the CA itself is
+ * the trust anchor, not checked). */
+static int load_crl(SSL_CTX *ctx, const char *file, const struct polo_log *lg)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	X509_CRL *crl;
+	struct stat st;
+	BIO *bio = NULL;
+	int fd, r, n = 0;
+
+	if (file[0] == '\0')
+		return 0;
+	r = open_trusted_file(file, "CRL", lg, &fd);
+	if (r < 0)
+		return r;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		polo_log(lg, LOG_ERR, "tls: CRL %.300s: not a regular file",
+			 file);
+		r = -EINVAL;
+	} else if ((bio = BIO_new_fd(fd, BIO_NOCLOSE)) == NULL) {
+		log_ssl_fail(lg, "read CRL", file);
+		r = -ENOMEM;
+	}
+	ERR_clear_error();
+	while (r == 0 &&
+	       (crl = PEM_read_bio_X509_CRL(bio, NULL, no_passphrase, NULL))) {
+		r = take_crl(store, crl, file, lg);
+		X509_CRL_free(crl);	/* the store holds its own reference */
+		n++;
+	}
+	/* the loop ends at the end of the file ("no start line") or at
+	 * something that is not a whole CRL, which refuses the file */
+	if (r == 0 && (n == 0 || !at_pem_end())) {
+		log_ssl_fail(lg, "read CRL", file);
+		r = -EINVAL;
+	}
+	BIO_free(bio);
+	close(fd);
+	if (r == 0 && X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK) != 1) {
+		log_ssl_fail(lg, "enable CRL checks", file);
+		r = -EINVAL;
+	}
+	ERR_clear_error();	/* the end of the file reads as an error */
+	return r;
+}
+
 static int load_cert(SSL_CTX *ctx, const char *file, const struct polo_log *lg)
 {
 	int r = check_public_file(file, "certificate", lg);
@@ -292,7 +413,8 @@ static SSL_CTX *new_ctx(const struct polo_tls_conf *c,
 		return NULL;
 	}
 	if (set_policy(ctx, server, lg) < 0 || load_ca(ctx, c->ca, lg) < 0 ||
-	    load_cert(ctx, c->cert, lg) < 0 || load_key(ctx, c->key, lg) < 0) {
+	    load_crl(ctx, c->crl, lg) < 0 || load_cert(ctx, c->cert, lg) < 0 ||
+	    load_key(ctx, c->key, lg) < 0) {
 		SSL_CTX_free(ctx);
 		ctx = NULL;
 	}

@@ -18,6 +18,7 @@ struct polo_tls_conf {
 	char ca[PATH_MAX];	/* the cluster CA (PEM) */
 	char cert[PATH_MAX];	/* this node's certificate chain (PEM) */
 	char key[PATH_MAX];	/* its private key (PEM), not group/other-readable */
+	char crl[PATH_MAX];	/* "" or revocation lists (PEM) signed by the CA */
 	bool verify_name;	/* client: server cert SAN must match the address */
 };
 

@@ -534,6 +534,7 @@ static void test_cluster(void)
 		"ca = /etc/p/ca.pem\n"
 		"cert = /etc/p/n.pem\n"
 		"key = /etc/p/n.key\n"
+		"crl = /etc/p/crl.pem\n"
 		"verify_name = no\n"
 		"[hookd]\n"
 		"port = 1444\n"
@@ -555,6 +556,7 @@ static void test_cluster(void)
 	is_int(c.cl.max_uid, 59999, "cluster default: max_uid 59999 (never nobody)");
 	is_int(c.cl.ack, POLO_ACK_DONE, "cluster default: ack done");
 	ok(c.cl.verify_name, "cluster default: server names are verified");
+	is_str(c.cl.crl, "", "cluster default: no CRL");
 	is_int(load(&c, p), 0, "cluster keys: all accepted");
 	is_str(c.cl.group, "239.1.2.3", "group");
 	is_int(c.cl.port, 1400, "discovery port");
@@ -564,6 +566,7 @@ static void test_cluster(void)
 	is_str(c.cl.nodes[2], "10.0.0.3", "... separated by commas or spaces");
 	is_str(c.cl.nodes_state, "/var/lib/x/nodes", "state");
 	is_str(c.cl.key, "/etc/p/n.key", "tls key");
+	is_str(c.cl.crl, "/etc/p/crl.pem", "tls crl");
 	ok(!c.cl.verify_name, "verify_name = no");
 	is_int(c.cl.hookd_port, 1444, "hookd port");
 	is_int(c.cl.min_uid, 2000, "min_uid");
@@ -582,7 +585,9 @@ static void test_cluster(void)
 		"[hookd]\n"
 		"ack = sometimes\n"		/* 6 */
 		"min_uid = 0\n"		/* 7 */
-		"user = ro ot\n");		/* 8 */
+		"user = ro ot\n"		/* 8 */
+		"[tls]\n"
+		"crl = crl.pem\n");		/* 10 */
 	is_int(load(&c, p), -EINVAL, "bad cluster values: -EINVAL");
 	like(cap.buf, err_at(p, 2, "bad value for group: '10.0.0.1' (want an IPv4 multicast address)"),
 	     "a group that is not multicast");
@@ -592,6 +597,7 @@ static void test_cluster(void)
 	like(cap.buf, err_at(p, 6, "bad value for ack: 'sometimes' (want early or done)"), "bad ack");
 	like(cap.buf, err_at(p, 7, "bad value for min_uid: '0' (want 1..4294967294)"), "min_uid 0 (root) refused");
 	like(cap.buf, err_at(p, 8, "bad value for user: 'ro ot' (want a login name)"), "a user that is not a login name");
+	like(cap.buf, err_at(p, 10, "bad value for crl: 'crl.pem' (want an absolute path, or empty for none)"), "a relative CRL path");
 }
 
 int main(void)
