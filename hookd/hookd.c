@@ -112,27 +112,54 @@ struct settings {
 	int dfd;		/* UDP, discovery */
 };
 
-static int tcp_listen(unsigned long port)
+/* The home service's socket: on addr (conf.c checked it), or on every
+ * address when addr is "". reuseport: see tcp_listen_beside. */
+static int tcp_listen(const char *addr, unsigned long port, bool reuseport)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_ANY) };
-	int fd, one = 1, e;
+	int fd = -1, one = 1, e;
 
+	if (addr[0] != '\0' && inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+		errno = EINVAL;
+		goto fail;
+	}
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+				     sizeof one) < 0) ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
 	    listen(fd, LISTEN_BACKLOG) < 0)
 		goto fail;
 	return fd;
 fail:
 	e = errno;
-	polo_log(&lg, LOG_ERR, "listen on TCP port %lu: %s", port, strerror(e));
+	polo_log(&lg, LOG_ERR, "listen on TCP %s:%lu: %s",
+		 addr[0] ? addr : "0.0.0.0", port, strerror(e));
 	if (fd >= 0)
 		close(fd);
 	return -e;
+}
+
+/* A SIGHUP that changed [hookd] listen but not the port: the new socket is
+ * bound while the old one still listens on the other address (so a
+ * refused reload keeps serving). Only for that moment do both carry
+ * SO_REUSEPORT; then neither does, so nothing else (not even a second
+ * hookd) can share the port. */
+static int tcp_listen_beside(int oldfd, const char *addr, unsigned long port)
+{
+	int one = 1, zero = 0, fd;
+
+	(void)setsockopt(oldfd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+	fd = tcp_listen(addr, port, true);
+	(void)setsockopt(oldfd, SOL_SOCKET, SO_REUSEPORT, &zero, sizeof zero);
+	if (fd >= 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &zero,
+				 sizeof zero);
+	return fd;
 }
 
 static bool same_disc(const struct polo_cluster_conf *a,
@@ -207,7 +234,13 @@ static int settings_load(struct settings *s, const char *path,
 	/* nothing may fail after the sockets are taken from old */
 	if (old == NULL || old->lfd < 0 ||
 	    old->conf.cl.hookd_port != s->conf.cl.hookd_port) {
-		lfd = tcp_listen(s->conf.cl.hookd_port);
+		lfd = tcp_listen(s->conf.cl.listen, s->conf.cl.hookd_port,
+				 false);
+		if (lfd < 0)
+			goto fail;
+	} else if (strcmp(old->conf.cl.listen, s->conf.cl.listen) != 0) {
+		lfd = tcp_listen_beside(old->lfd, s->conf.cl.listen,
+					s->conf.cl.hookd_port);
 		if (lfd < 0)
 			goto fail;
 	}
@@ -558,9 +591,10 @@ worker_main(const struct settings *s, int ctl, pid_t monitor)
 	if (gethostname(w.host, sizeof w.host - 1) < 0)
 		(void)polo_strlcpy(w.host, "localhost", sizeof w.host);
 	w.host[sizeof w.host - 1] = '\0';
-	polo_log(&lg, LOG_INFO, "worker running as uid %u: TCP port %lu, "
-		 "discovery %s:%lu", (unsigned)getuid(), s->conf.cl.hookd_port,
-		 s->conf.cl.group, s->conf.cl.port);
+	polo_log(&lg, LOG_INFO, "worker running as uid %u: TCP %s:%lu, "
+		 "discovery %s:%lu", (unsigned)getuid(),
+		 s->conf.cl.listen[0] ? s->conf.cl.listen : "0.0.0.0",
+		 s->conf.cl.hookd_port, s->conf.cl.group, s->conf.cl.port);
 	for (;;) {
 		p[0] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = s->dfd, .events = POLLIN };

@@ -51,7 +51,7 @@ enum conf_id {
 	KEY_RUNNER,
 	KEY_GROUP, KEY_DPORT, KEY_IFACE, KEY_IDLE_MS, KEY_MAX_MS, KEY_NODES,
 	KEY_NODES_STATE, KEY_CA, KEY_CERT, KEY_KEY, KEY_CRL, KEY_VERIFY_NAME,
-	KEY_HPORT, KEY_MIN_UID, KEY_MAX_UID, KEY_ACK, KEY_USER, KEY_MAX_CONNS,
+	KEY_HPORT, KEY_LISTEN, KEY_MIN_UID, KEY_MAX_UID, KEY_ACK, KEY_USER, KEY_MAX_CONNS,
 	KEY_HANDSHAKE_MS, KEY_CONN_MS, KEY_CONNECT_MS, KEY_REQUEST_MS,
 };
 
@@ -93,6 +93,7 @@ static const struct conf_key conf_keys[] = {
 	{ "tls", "crl", false, KEY_CRL, "want an absolute path, or empty for none" },
 	{ "tls", "verify_name", false, KEY_VERIFY_NAME, "want yes or no" },
 	{ "hookd", "port", false, KEY_HPORT, "want 1..65535" },
+	{ "hookd", "listen", false, KEY_LISTEN, "want an IPv4 address of this node, or empty for all" },
 	{ "hookd", "min_uid", false, KEY_MIN_UID, "want 1..4294967294" },
 	{ "hookd", "max_uid", false, KEY_MAX_UID, "want 1..4294967294" },
 	{ "hookd", "ack", false, KEY_ACK, "want early or done" },
@@ -249,6 +250,24 @@ static int set_group(char *dst, size_t size, const char *v)
 	return polo_strlcpy(dst, v, size);
 }
 
+/* A unicast IPv4 address to bind to; "" (or 0.0.0.0) for all. */
+static int set_listen(char *dst, size_t size, const char *v)
+{
+	struct in_addr a;
+	uint32_t h;
+
+	if (*v == '\0' || strcmp(v, "0.0.0.0") == 0) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (inet_pton(AF_INET, v, &a) != 1)
+		return -EINVAL;
+	h = ntohl(a.s_addr);
+	if (IN_MULTICAST(h) || h == INADDR_BROADCAST || IN_EXPERIMENTAL(h))
+		return -EINVAL;
+	return polo_strlcpy(dst, v, size);
+}
+
 static int set_iface(char *dst, size_t size, const char *v)
 {
 	size_t i;
@@ -309,6 +328,7 @@ static int conf_set_cluster(struct polo_cluster_conf *cl, enum conf_id id,
 	case KEY_CRL:		return set_path(cl->crl, sizeof cl->crl, v, true);
 	case KEY_VERIFY_NAME:	return set_bool(&cl->verify_name, v);
 	case KEY_HPORT:		return set_range(&cl->hookd_port, v, 1, 65535);
+	case KEY_LISTEN:	return set_listen(cl->listen, sizeof cl->listen, v);
 	case KEY_MIN_UID:	return set_range(&cl->min_uid, v, 1, 4294967294UL);
 	case KEY_MAX_UID:	return set_range(&cl->max_uid, v, 1, 4294967294UL);
 	case KEY_ACK:		return set_ack(&cl->ack, v);

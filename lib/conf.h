@@ -51,6 +51,7 @@ struct polo_cluster_conf {
 	char crl[PATH_MAX];		/* "" = no revocation list */
 	bool verify_name;
 	unsigned long hookd_port;
+	char listen[16];		/* hookd's TCP address; "" = all */
 	unsigned long min_uid, max_uid;	/* homes only for uids in between */
 	enum polo_ack ack;
 	char user[33];			/* hookd's unprivileged network side */

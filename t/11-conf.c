@@ -538,6 +538,7 @@ static void test_cluster(void)
 		"verify_name = no\n"
 		"[hookd]\n"
 		"port = 1444\n"
+		"listen = 10.0.0.2\n"
 		"min_uid = 2000\n"
 		"max_uid = 29999\n"
 		"ack = early\n"
@@ -557,6 +558,7 @@ static void test_cluster(void)
 	is_int(c.cl.ack, POLO_ACK_DONE, "cluster default: ack done");
 	ok(c.cl.verify_name, "cluster default: server names are verified");
 	is_str(c.cl.crl, "", "cluster default: no CRL");
+	is_str(c.cl.listen, "", "cluster default: hookd listens on every address");
 	is_int(load(&c, p), 0, "cluster keys: all accepted");
 	is_str(c.cl.group, "239.1.2.3", "group");
 	is_int(c.cl.port, 1400, "discovery port");
@@ -569,6 +571,7 @@ static void test_cluster(void)
 	is_str(c.cl.crl, "/etc/p/crl.pem", "tls crl");
 	ok(!c.cl.verify_name, "verify_name = no");
 	is_int(c.cl.hookd_port, 1444, "hookd port");
+	is_str(c.cl.listen, "10.0.0.2", "hookd listen address");
 	is_int(c.cl.min_uid, 2000, "min_uid");
 	is_int(c.cl.max_uid, 29999, "max_uid");
 	is_int(c.cl.ack, POLO_ACK_EARLY, "ack = early");
@@ -587,7 +590,10 @@ static void test_cluster(void)
 		"min_uid = 0\n"		/* 7 */
 		"user = ro ot\n"		/* 8 */
 		"[tls]\n"
-		"crl = crl.pem\n");		/* 10 */
+		"crl = crl.pem\n"		/* 10 */
+		"[hookd]\n"
+		"listen = 224.0.0.1\n"	/* 12 */
+		"listen = eth0\n");		/* 13 */
 	is_int(load(&c, p), -EINVAL, "bad cluster values: -EINVAL");
 	like(cap.buf, err_at(p, 2, "bad value for group: '10.0.0.1' (want an IPv4 multicast address)"),
 	     "a group that is not multicast");
@@ -598,6 +604,8 @@ static void test_cluster(void)
 	like(cap.buf, err_at(p, 7, "bad value for min_uid: '0' (want 1..4294967294)"), "min_uid 0 (root) refused");
 	like(cap.buf, err_at(p, 8, "bad value for user: 'ro ot' (want a login name)"), "a user that is not a login name");
 	like(cap.buf, err_at(p, 10, "bad value for crl: 'crl.pem' (want an absolute path, or empty for none)"), "a relative CRL path");
+	like(cap.buf, err_at(p, 12, "bad value for listen: '224.0.0.1' (want an IPv4 address of this node, or empty for all)"), "listen on a multicast address");
+	like(cap.buf, err_at(p, 13, "bad value for listen: 'eth0' (want an IPv4 address of this node, or empty for all)"), "listen on an interface name");
 }
 
 int main(void)

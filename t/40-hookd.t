@@ -264,6 +264,47 @@ while ! grep -q 'reloaded' "$L" && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)
 sleep 0.2
 is "$(ch "$T/home/alice,1500,1500")" "$OK_EXISTS" "serving after a reload"
 
+# --- [hookd] listen: one address only, also taken on SIGHUP ---
+listening() { ss -Hltn "sport = :$1" | awk '{print $4}' | paste -sd' '; }
+tcp_try() {	# tcp_try ADDR PORT: "connected" or the error
+	$PY -c 'import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close(); print("connected")
+except OSError as e:
+    print(e.strerror)' "$1" "$2"
+}
+is "$(listening 14343)" "0.0.0.0:14343" "by default hookd listens on every address"
+sed -i 's/^port = 14343$/&\nlisten = 127.0.0.1/' "$T/hookd.conf"
+n=$(grep -c ' reloaded$' "$L")
+kill -HUP "$HPID"
+_i=0
+while [ "$(grep -c ' reloaded$' "$L")" -le "$n" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
+sleep 0.2
+is "$(listening 14343)" "127.0.0.1:14343" "listen = 127.0.0.1 on SIGHUP: only that address"
+like "$L" 'worker running as uid 65534: TCP 127.0.0.1:14343' "... logged by the new worker"
+is "$(ch "$T/home/alice,1500,1500")" "$OK_EXISTS" "... and serving there"
+LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
+	timeout 10 "$H" -c "$T/hookd.conf" -f 2>"$T/second.log"
+is "$?" 1 "a second hookd on the same address and port does not start"
+like "$T/second.log" 'listen on TCP 127.0.0.1:14343: Address already in use' \
+	"... (the port is not shared after the move)"
+conf "$T/listen.conf" 14345 13372 "$T/skel" done 4
+sed -i 's/^port = 14345$/&\nlisten = 127.0.0.2/' "$T/listen.conf"
+MPID=$HPID
+start_hookd "$T/listen.conf" "$T/listen.log"
+LPID=$HPID HPID=$MPID
+is "$(listening 14345)" "127.0.0.2:14345" "a hookd with listen = 127.0.0.2 listens there only"
+is "$(tcp_try 127.0.0.2 14345)" "connected" "... a client reaches it at 127.0.0.2"
+is "$(tcp_try 127.0.0.1 14345)" "Connection refused" "... and not at 127.0.0.1"
+kill -TERM "$LPID"; wait "$LPID" 2>/dev/null
+conf "$T/far.conf" 14346 13373 "$T/skel" done 4
+sed -i 's/^port = 14346$/&\nlisten = 10.9.9.9/' "$T/far.conf"
+LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
+	timeout 10 "$H" -c "$T/far.conf" -f 2>"$T/far.log"
+is "$?" 1 "listen = an address this node does not have: hookd does not start"
+like "$T/far.log" 'listen on TCP 10.9.9.9:14346: Cannot assign requested address' \
+	"... and says why"
+
 # --- the worker dying is noticed and it is restarted ---
 W1=$(pgrep -P "$HPID" | head -n1)
 kill -KILL "$W1"
