@@ -19,9 +19,7 @@ need_root
 D=$B/t/discover-drv
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-for c in ip timeout $PY; do
-	command -v $c >/dev/null || { echo "1..0 # SKIP no $c"; exit 0; }
-done
+need_cmds ip timeout $PY
 [ -x "$D" ] || { echo "1..0 # SKIP $D not built"; exit 0; }
 
 P=pd$$

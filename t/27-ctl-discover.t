@@ -5,9 +5,7 @@
 # the exit status; then only good nodes, exit 0. Needs root.
 . "$(dirname "$0")/lib.sh"
 need_root
-for c in ip nsenter unshare openssl ss python3; do
-	command -v $c >/dev/null || { echo "1..0 # SKIP no $c"; exit 0; }
-done
+need_cmds ip nsenter unshare openssl ss python3
 CTL=$B/polohookctl
 [ -x "$CTL" ] || { echo "1..0 # SKIP $CTL is not built"; exit 0; }
 . "$(dirname "$0")/cluster.sh"

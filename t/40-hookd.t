@@ -15,9 +15,7 @@ need_root
 H=$B/hookd
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-for c in ip timeout openssl $PY; do
-	command -v $c >/dev/null || { echo "1..0 # SKIP no $c"; exit 0; }
-done
+need_cmds ip timeout openssl $PY
 [ -x "$H" ] || { echo "1..0 # SKIP $H not built"; exit 0; }
 [ -n "$NSSW" ] || { echo "1..0 # SKIP no libnss_wrapper"; exit 0; }
 ip link set lo up

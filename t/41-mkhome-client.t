@@ -22,9 +22,7 @@ need_root
 MK=$B/polo-mkhome
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-for c in ip timeout openssl $PY; do
-	command -v $c >/dev/null || { echo "1..0 # SKIP no $c"; exit 0; }
-done
+need_cmds ip timeout openssl $PY
 [ -x "$MK" ] || { echo "1..0 # SKIP $MK is not built"; exit 0; }
 $PY -c 'import ssl' 2>/dev/null || { echo "1..0 # SKIP python3 without ssl"; exit 0; }
 

@@ -15,9 +15,7 @@
 # Needs root.
 . "$(dirname "$0")/lib.sh"
 need_root
-for c in ip nsenter unshare openssl ss python3 xargs; do
-	command -v $c >/dev/null || { echo "1..0 # SKIP no $c"; exit 0; }
-done
+need_cmds ip nsenter unshare openssl ss python3 xargs
 # private copies: a rebuild of the tree while this runs must not swap the
 # programs under the nodes (other work may share this checkout)
 mkdir -m 0755 $T/bin

@@ -7,9 +7,7 @@
 # unsafe one are refused with a clear log line. Needs root.
 . "$(dirname "$0")/lib.sh"
 need_root
-for c in ip nsenter unshare openssl ss; do
-	command -v $c >/dev/null || { echo "1..0 # SKIP no $c"; exit 0; }
-done
+need_cmds ip nsenter unshare openssl ss
 . "$(dirname "$0")/cluster.sh"
 cluster_start 3
 

@@ -13,9 +13,7 @@ need_root
 	"su and runuser cannot load an ASan-built module (POLO_BUILD=build-asan)"; exit 0; }
 SSHD=/usr/sbin/sshd
 [ -x $SSHD ] || { echo "1..0 # SKIP no $SSHD (openssh-server)"; exit 0; }
-for c in ssh ssh-keygen su runuser logger ip nsenter unshare openssl ss; do
-	command -v $c >/dev/null || { echo "1..0 # SKIP no $c"; exit 0; }
-done
+need_cmds ssh ssh-keygen su runuser logger ip nsenter unshare openssl ss
 for f in pam_polohook.so polohook-run polo-mkhome hookd polohookctl t/logsink; do
 	[ -e $B/$f ] || { echo "1..0 # SKIP $B/$f is not built"; exit 0; }
 done

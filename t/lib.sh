@@ -33,6 +33,12 @@ skip() { _n=$((_n + 1)); echo "ok $_n # SKIP $*"; }
 done_testing() { echo "1..$_n"; [ "$_fail" -eq 0 ]; exit $?; }
 is_root() { [ "$(id -u)" -eq 0 ]; }
 need_root() { is_root || { echo "1..0 # SKIP needs root"; exit 0; }; }
+# need_cmds CMD...: the whole file is skipped unless every CMD is there
+need_cmds() {
+	for _c; do
+		command -v "$_c" >/dev/null || { echo "1..0 # SKIP no $_c"; exit 0; }
+	done
+}
 
 # A private world: $T/pam (service files), $T/hooks (hookdir), fake users
 # alice (uid 1500) and bob (1501) with homes under $T/home, logs in $T/log.
