@@ -77,10 +77,12 @@ for node do
 done
 run openssl ca -config "$tmp/ca.cnf" -gencrl -out "$tmp/crl.pem"
 chmod 0644 "$tmp/crl.pem"
-# the new list first, then the index it was made from
-mv "$tmp/crl.pem" "$dir/crl.pem"
+# the index first: it is what the next list is made from, so a run cut
+# short here leaves a list that the next run (even one naming no node)
+# completes, never one that the next run would make shorter
 mv "$tmp/index.txt" "$dir/crl-index.txt"
 mv "$tmp/crlnumber" "$dir/crl-number"
+mv "$tmp/crl.pem" "$dir/crl.pem"
 next=$(openssl crl -in "$dir/crl.pem" -noout -nextupdate)
 echo "made $dir/crl.pem ($(grep -c '^R' "$dir/crl-index.txt") revoked;" \
 	"${next#nextUpdate=} is its next update)"

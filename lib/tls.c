@@ -131,18 +131,18 @@ static int open_trusted_file(const char *file, const char *step,
 	return r;
 }
 
-/* A CA or certificate file: checked as trusted, then handed to OpenSSL by
- * name; a trusted path cannot be swapped by anyone we do not trust. */
-static int check_public_file(const char *file, const char *step,
-			     const struct polo_log *lg)
+/* A public file (CA, certificate, CRL) opened as trusted: a regular file,
+ * its fd in *fd; -errno, logged, with nothing open. */
+static int open_public_file(const char *file, const char *step,
+			    const struct polo_log *lg, int *fd)
 {
 	struct stat st;
-	int fd, r;
+	int r;
 
-	r = open_trusted_file(file, step, lg, &fd);
+	r = open_trusted_file(file, step, lg, fd);
 	if (r < 0)
 		return r;
-	if (fstat(fd, &st) < 0) {
+	if (fstat(*fd, &st) < 0) {
 		r = -errno;
 		polo_log(lg, LOG_ERR, "tls: %s %.300s: %s", step, file,
 			 strerror(-r));
@@ -151,7 +151,23 @@ static int check_public_file(const char *file, const char *step,
 		polo_log(lg, LOG_ERR, "tls: %s %.300s: not a regular file",
 			 step, file);
 	}
-	close(fd);
+	if (r < 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return r;
+}
+
+/* A CA or certificate file: checked as trusted, then handed to OpenSSL by
+ * name; a trusted path cannot be swapped by anyone we do not trust. */
+static int check_public_file(const char *file, const char *step,
+			     const struct polo_log *lg)
+{
+	int fd, r;
+
+	r = open_public_file(file, step, lg, &fd);
+	if (r == 0)
+		close(fd);
 	return r;
 }
 
@@ -321,20 +337,15 @@ static int load_crl(SSL_CTX *ctx, const char *file, const struct polo_log *lg)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
 	X509_CRL *crl;
-	struct stat st;
 	BIO *bio = NULL;
 	int fd, r, n = 0;
 
 	if (file[0] == '\0')
 		return 0;
-	r = open_trusted_file(file, "CRL", lg, &fd);
+	r = open_public_file(file, "CRL", lg, &fd);
 	if (r < 0)
 		return r;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		polo_log(lg, LOG_ERR, "tls: CRL %.300s: not a regular file",
-			 file);
-		r = -EINVAL;
-	} else if ((bio = BIO_new_fd(fd, BIO_NOCLOSE)) == NULL) {
+	if ((bio = BIO_new_fd(fd, BIO_NOCLOSE)) == NULL) {
 		log_ssl_fail(lg, "read CRL", file);
 		r = -ENOMEM;
 	}

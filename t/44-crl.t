@@ -105,6 +105,8 @@ badcrl $T/garbage.pem "read CRL $T/garbage.pem: .*no start line" \
 badcrl $T/cut.pem "read CRL $T/cut.pem: " "a CRL followed by a cut one"
 cp $CRL $T/open.pem; chmod 0666 $T/open.pem
 badcrl $T/open.pem "CRL $T/open.pem: .*writable" "a world-writable CRL"
+mkfifo -m 0644 $T/fifo.pem
+badcrl $T/fifo.pem "CRL $T/fifo.pem: not a regular file" "a FIFO where the CRL should be"
 FAKETIME_SO=$(find /usr/lib /lib -name libfaketime.so.1 2>/dev/null | head -n1)
 if [ -n "$FAKETIME_SO" ]; then
 	cp -r $T/tls $T/old
