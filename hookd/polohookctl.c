@@ -681,11 +681,22 @@ struct check {
 	bool need_runner;	/* a D or batch hook would run */
 };
 
+/* The lines held under a heading; how many problems they are (at least
+ * one: a refusal is a problem even if nothing was logged). */
+static unsigned print_held(struct sink *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->held; i++)
+		printf("  %s\n", s->lines[i]);
+	if (s->dropped)
+		printf("  (%u more)\n", s->dropped);
+	return s->held + s->dropped > 0 ? s->held + s->dropped : 1;
+}
+
 static void check_config(struct check *k)
 {
-	struct sink *s = &k->x->sink;
 	char path[256];
-	unsigned i;
 
 	clean(path, sizeof path, k->x->confpath, 200);
 	if (k->x->conf_r == 0) {
@@ -699,12 +710,7 @@ static void check_config(struct check *k)
 		return;
 	}
 	printf("config %s:\n", path);
-	for (i = 0; i < s->held; i++)
-		printf("  %s\n", s->lines[i]);
-	if (s->dropped)
-		printf("  (%u more)\n", s->dropped);
-	/* a refused file is one problem even if nothing was logged */
-	k->problems += s->held + s->dropped > 0 ? s->held + s->dropped : 1;
+	k->problems += print_held(&k->x->sink);
 }
 
 static const char *mode_name(enum polo_mode m)
@@ -981,6 +987,36 @@ static void check_tmphome(struct check *k)
 	k->problems++;
 }
 
+/* The cluster's TLS files, loaded as hookd and polo-mkhome load them (CA,
+ * CRL, certificate, key), so that a mistake shows here rather than when
+ * hookd starts or takes a SIGHUP. No node certificate: not in a cluster. */
+static void check_tls(struct check *k)
+{
+	const struct polo_cluster_conf *cl = &k->x->conf.cl;
+	struct sink *s = &k->x->sink;
+	char shown[PATH_MAX];
+	SSL_CTX *ctx;
+
+	if (k->x->conf_r < 0 && k->x->conf_r != -ENOENT)
+		return;		/* the refused config is the problem */
+	clean(shown, sizeof shown, cl->cert, sizeof shown - 1);
+	if (access(cl->cert, F_OK) < 0 && errno == ENOENT) {
+		printf("tls %s: not there (not part of a cluster)\n", shown);
+		return;
+	}
+	*s = (struct sink){ .hold = true };
+	ctx = polo_cluster_client_ctx(cl, &k->x->lg);
+	s->hold = false;
+	if (ctx != NULL) {
+		SSL_CTX_free(ctx);
+		printf("tls %s: ok (CA, key%s)\n", shown,
+		       cl->crl[0] ? ", CRL" : "");
+		return;
+	}
+	printf("tls %s:\n", shown);
+	k->problems += print_held(s);
+}
+
 static int cmd_check(struct ctl *x, bool unused)
 {
 	struct check k = { .x = x };
@@ -993,6 +1029,7 @@ static int cmd_check(struct ctl *x, bool unused)
 		check_runner(&k);
 	check_statedir(&k);
 	check_tmphome(&k);
+	check_tls(&k);
 	printf("%u problem%s\n", k.problems, k.problems == 1 ? "" : "s");
 	return k.problems ? EXIT_PROBLEM : 0;
 }

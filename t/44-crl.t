@@ -119,6 +119,17 @@ else
 	for i in 1 2; do skip "no libfaketime (Debian package faketime)"; done
 fi
 
+# polohookctl check loads the TLS files as hookd would
+nodeconf 2 $CRL
+$B/polohookctl -c $T/n2.conf check >$T/chk 2>&1
+is "$?" 0 "polohookctl check exits 0 on a node whose files are all good"
+like $T/chk "^tls $T/tls/node2.pem: ok \(CA, key, CRL\)$" "polohookctl check: the node's TLS files and CRL load"
+nodeconf 2 $T/other/crl.pem
+$B/polohookctl -c $T/n2.conf check >$T/chk 2>&1
+is "$?" 1 "polohookctl check exits 1 with another CA's CRL"
+like $T/chk "^  tls: CRL $T/other/crl.pem: not signed by the cluster CA$" \
+	"... and shows why, under the node's TLS heading"
+
 # polo-mkhome with a bad CRL asks nobody
 n0=$(grep -c "alice" $T/hookd1.log)
 nodeconf 1 $T/other/crl.pem
