@@ -41,6 +41,13 @@ int polo_session_init(struct polo_session *s, enum polo_phase phase,
 		      const char *rhost, const char *ruser,
 		      const struct polo_log *lg);
 
+/* Is a session of this PAM service a login? Not the user's service
+ * manager's (systemd --user, service "systemd-user"): logind starts it at
+ * a user's first login and stops it after the last, as the user; counted,
+ * it would make every first login a second session and no logout the
+ * last. The module neither runs hooks for it nor records it. */
+bool polo_service_is_login(const char *service);
+
 /* Take the first valid id of candidates[0..n) (NULL entries skipped); at
  * open with none valid, make a new one. At close with none, "". */
 int polo_session_set_id(struct polo_session *s, const char *const *cand,

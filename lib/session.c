@@ -82,6 +82,11 @@ int polo_session_init(struct polo_session *s, enum polo_phase phase,
 	return lookup_user(s, lg);
 }
 
+bool polo_service_is_login(const char *service)
+{
+	return service == NULL || strcmp(service, "systemd-user") != 0;
+}
+
 int polo_session_set_id(struct polo_session *s, const char *const *cand,
 			size_t n)
 {

@@ -85,6 +85,13 @@ static int session(pam_handle_t *pamh, int argc, const char **argv,
 	if (c == NULL || s == NULL)
 		goto out;
 	polo_conf_from_args(c, argc, argv, &lg);
+	if (!polo_service_is_login(item(pamh, PAM_SERVICE))) {
+		polo_log(&lg, LOG_DEBUG, "%s: the user's service manager, not "
+			 "a login: nothing to do", (const char *)item(pamh,
+			 PAM_SERVICE));
+		ret = PAM_IGNORE;
+		goto out;
+	}
 	ret = c->onerr == POLO_ONERR_FAIL ? PAM_SESSION_ERR : PAM_SUCCESS;
 	if (c->bad && c->onerr == POLO_ONERR_FAIL) {
 		pam_syslog(pamh, LOG_ERR, "bad settings and onerr=fail: "

@@ -141,6 +141,30 @@ touch $O/go-r2; wait $pr2
 like $O/log '^close r2 0 true$' "... and the other lost session closes too, with the tree empty"
 is "$(find $S/sessions $S/users/alice -mindepth 1 | wc -l)" 0 "... leaving an empty tree"
 
+# the user's service manager (systemd --user, PAM service systemd-user) is
+# not a login: logind opens it at the user's first login and closes it
+# after the last, so counted it would make every first login the second
+# and no logout the last; its open and close run no hook either
+rm -f $O/* $LOG
+{ sed 's/$/ debug/' $T/pam/polotest; echo "session required pam_permit.so"; } >$T/pam/systemd-user
+pamh -u alice -e XDG_SESSION_ID=m1 -t pts/3 open wait:$O/go-m1 close >/dev/null &
+pm1=$!
+wait_for $O/log
+pamh -u alice -s systemd-user open wait:$O/go-um close >$T/res-um &
+pum=$!
+n=0; while ! grep -q '^open' $T/res-um 2>/dev/null && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done
+is "$(ls $S/sessions)" m1 "the user manager's session (systemd-user) is not recorded"
+pamh -u alice -e XDG_SESSION_ID=m2 -t pts/4 open close >/dev/null
+touch $O/go-m1; wait $pm1
+touch $O/go-um; wait $pum
+is "$(cat $O/log)" "open m1 1
+open m2 2
+close m2 1 false
+close m1 0 true" "... a login beside it counts 1, a second 2, and the real last logout is the last"
+is "$(cat $T/res-um)" "open: Success
+close: Success" "... its open and close succeed (the module ignores them)"
+like $LOG "debug .*systemd-user: the user's service manager, not a login" "... and say so at debug level"
+
 # an unsafe state directory is refused, and the login goes on
 rm -rf $S $O/* $LOG
 mkdir $T/elsewhere
