@@ -2,7 +2,7 @@
  * polohookctl: the administrator's view of polohook.
  *
  *   polohookctl [-c CONFIG] [-v] sessions [--json]
- *   polohookctl [-c CONFIG] [-v] gc [--dry-run]
+ *   polohookctl [-c CONFIG] [-v] [-q] gc [--dry-run] [--uid UID]
  *   polohookctl [-c CONFIG] [-v] check
  *   polohookctl [-c CONFIG] [-v] discover [--json]
  *
@@ -31,6 +31,7 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,8 +80,17 @@ struct ctl {
 	struct sink sink;
 	const char *confpath;
 	bool conf_given;
+	bool quiet;		/* -q: no report on stdout */
+	bool to_syslog;		/* gc: what it does also goes to syslog */
 	int conf_r;		/* what polo_conf_load returned */
 	uid_t trust;
+};
+
+/* What a command did or its options, parsed by command_args(). */
+struct cmd_opts {
+	bool flag;		/* the command's one flag (--json, --dry-run) */
+	bool has_uid;		/* gc --uid UID */
+	uid_t uid;
 };
 
 /* ---- output ---- */
@@ -112,10 +123,13 @@ static const char *level_name(int prio)
 
 static void emit(void *ctx, int prio, const char *msg)
 {
-	struct sink *k = ctx;
+	struct ctl *x = ctx;
+	struct sink *k = &x->sink;
 	char line[HELD_LEN];
 
 	clean(line, sizeof line, msg, sizeof line - 1);
+	if (x->to_syslog)
+		syslog(prio, "%s", line);
 	if (!k->hold) {
 		fprintf(stderr, "polohookctl: %s: %s\n", level_name(prio), line);
 		return;
@@ -128,12 +142,32 @@ static void emit(void *ctx, int prio, const char *msg)
 		k->dropped++;
 }
 
+/* A line of gc's report: on stdout (unless -q) and, when gc changes
+ * things, in the auth log too, where the module's own lines about the
+ * same homes are. */
+__attribute__((format(printf, 2, 3)))
+static void report(const struct ctl *x, const char *fmt, ...)
+{
+	char line[PATH_MAX + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (!x->quiet)
+		printf("%s\n", line);
+	if (x->to_syslog)
+		syslog(LOG_INFO, "gc: %s", line);
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: polohookctl [-c CONFIG] [-v] COMMAND [options]\n"
+	fprintf(f, "usage: polohookctl [-c CONFIG] [-v] [-q] COMMAND "
+		"[options]\n"
 		"commands:\n"
 		"  sessions [--json]  list the recorded sessions\n"
-		"  gc [--dry-run]     prune dead sessions, remove abandoned "
+		"  gc [--dry-run] [--uid UID]\n"
+		"                     prune dead sessions, remove abandoned "
 		"tmphomes\n"
 		"  check              check the config and the hook tree\n"
 		"  discover [--json]  list the cluster nodes that answer, with "
@@ -325,8 +359,9 @@ static int print_json(const struct polo_state_rec *v, size_t n)
 	return dump_json(a, r, 0);
 }
 
-static int cmd_sessions(struct ctl *x, bool json)
+static int cmd_sessions(struct ctl *x, const struct cmd_opts *o)
 {
+	bool json = o->flag;
 	struct polo_state_rec *v = NULL;
 	size_t n = 0;
 	int r;
@@ -366,7 +401,7 @@ static bool session_left(const char *statedir, const char *id)
 	return n > 0 && (size_t)n < sizeof path && lstat(path, &st) == 0;
 }
 
-static int report_dead(const char *statedir, struct polo_state_rec *const *g,
+static int report_dead(struct ctl *x, struct polo_state_rec *const *g,
 		       size_t n, bool dry_run)
 {
 	char id[80], user[40];
@@ -379,13 +414,13 @@ static int report_dead(const char *statedir, struct polo_state_rec *const *g,
 		clean(id, sizeof id, g[i]->id, 70);
 		clean(user, sizeof user, g[i]->user, 33);
 		if (dry_run) {
-			printf("would prune dead session %s of %s\n", id, user);
-		} else if (session_left(statedir, g[i]->id)) {
-			printf("not pruned dead session %s of %s: still "
-			       "recorded\n", id, user);
+			report(x, "would prune dead session %s of %s", id, user);
+		} else if (session_left(x->conf.statedir, g[i]->id)) {
+			report(x, "not pruned dead session %s of %s: still "
+			       "recorded", id, user);
 			bad = -EIO;
 		} else {
-			printf("pruned dead session %s of %s\n", id, user);
+			report(x, "pruned dead session %s of %s", id, user);
 		}
 	}
 	return bad;
@@ -413,7 +448,7 @@ static int prune_user(struct ctl *x, struct polo_state_rec *const *g,
 				(void)polo_state_remove(&st, g[i]->id);
 		polo_state_end(&st);
 	}
-	return r < 0 ? r : report_dead(x->conf.statedir, g, n, dry_run);
+	return r < 0 ? r : report_dead(x, g, n, dry_run);
 }
 
 static int gc_sessions(struct ctl *x, struct polo_state_rec *v, size_t n,
@@ -525,30 +560,32 @@ static int remove_home(struct gc_home *h)
 	r = polo_tmphome_remove(x->conf.tmphome, h->e->name, h->e->uid,
 				x->trust, h->dry_run, &x->lg);
 	if (r == -EBUSY) {
-		printf("kept %s: uid %lu still has processes\n", h->path,
+		report(x, "kept %s: uid %lu still has processes", h->path,
 		       (unsigned long)h->e->uid);
 		return 0;
 	}
 	if (r < 0) {
-		printf("not removed %s: %s\n", h->path, strerror(-r));
+		report(x, "not removed %s: %s", h->path, strerror(-r));
 		return r;
 	}
 	if (!was)
-		printf("%s the record of %s: already gone\n",
+		report(x, "%s the record of %s: already gone",
 		       h->dry_run ? "would drop" : "dropped", h->path);
 	else if (h->dry_run)
-		printf("would remove %s\n", h->path);
+		report(x, "would remove %s", h->path);
 	else if (exists(h->path))
-		printf("left %s: not made by polohook\n", h->path);
+		report(x, "left %s: not made by polohook", h->path);
 	else
-		printf("removed %s\n", h->path);
+		report(x, "removed %s", h->path);
 	return 0;
 }
 
 static int decide_home(struct gc_home *h, unsigned long live)
 {
+	struct ctl *x = h->x;
+
 	if (live > 0) {
-		printf("kept %s: %lu live session%s\n", h->path, live,
+		report(x, "kept %s: %lu live session%s", h->path, live,
 		       live == 1 ? "" : "s");
 		return 0;
 	}
@@ -569,13 +606,13 @@ static int gc_home(struct gc_home *h, const struct polo_state_rec *v,
 		return decide_home(h, live_in_list(v, n, h->e->uid));
 	r = polo_state_begin(&st, x->conf.statedir, user, x->trust, &x->lg);
 	if (r < 0) {
-		printf("not removed %s: cannot lock the session state\n",
+		report(x, "not removed %s: cannot lock the session state",
 		       h->path);
 		return r;
 	}
 	r = polo_state_count(&st, &live, &x->lg);
 	if (r < 0)
-		printf("not removed %s: cannot count the sessions of %s\n",
+		report(x, "not removed %s: cannot count the sessions of %s",
 		       h->path, user);
 	else
 		r = decide_home(h, live);
@@ -597,7 +634,7 @@ static void home_path(char *out, size_t len, const char *root,
 }
 
 static int gc_homes(struct ctl *x, const struct polo_state_rec *v, size_t n,
-		    bool dry_run)
+		    const struct cmd_opts *o, bool dry_run)
 {
 	struct home_list l = { 0 };
 	struct gc_home h = { .x = x, .dry_run = dry_run };
@@ -613,6 +650,8 @@ static int gc_homes(struct ctl *x, const struct polo_state_rec *v, size_t n,
 			 "handled" : strerror(ENOMEM));
 	bad = r < 0 || l.full;
 	for (i = 0; i < l.n; i++) {
+		if (o->has_uid && l.v[i].uid != o->uid)
+			continue;
 		h.e = &l.v[i];
 		home_path(h.path, sizeof h.path, x->conf.tmphome, h.e->name);
 		if (gc_home(&h, v, n) < 0)
@@ -629,7 +668,7 @@ static int gc_trash(struct ctl *x, bool dry_run)
 					 &x->lg);
 
 	if (r > 0)
-		printf("%s %d retired home%s in %s/.polohook/trash\n",
+		report(x, "%s %d retired home%s in %s/.polohook/trash",
 		       dry_run ? "would remove" : "could not remove yet", r,
 		       r == 1 ? "" : "s", x->conf.tmphome);
 	return dry_run && r > 0 ? 0 : r > 0 ? -EBUSY : r;
@@ -642,33 +681,53 @@ static int gc_sweep(struct ctl *x, bool dry_run)
 	int r = polo_tmphome_sweep(x->conf.tmphome, x->trust, dry_run, &x->lg);
 
 	if (r > 0)
-		printf("%s %d unfinished home%s in %s\n",
+		report(x, "%s %d unfinished home%s in %s",
 		       dry_run ? "would remove" : "removed", r,
 		       r == 1 ? "" : "s", x->conf.tmphome);
 	return r < 0 ? r : 0;
 }
 
-static int cmd_gc(struct ctl *x, bool dry_run)
+/* --uid: keep only that uid's sessions (v is ours to reorder). */
+static size_t only_uid(struct polo_state_rec *v, size_t n, uid_t uid)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (v[i].uid == uid)
+			v[k++] = v[i];
+	return k;
+}
+
+static int cmd_gc(struct ctl *x, const struct cmd_opts *o)
 {
 	struct polo_state_rec *v = NULL;
+	bool dry_run = o->flag;
 	size_t n = 0;
 	int r, bad = 0;
 
 	if (!conf_usable(x))
 		return EXIT_PROBLEM;
+	/* what gc removes belongs in the auth log, beside the module's
+	 * lines about the same sessions and homes (a dry run changes
+	 * nothing and logs nothing) */
+	if (!dry_run) {
+		openlog("polohookctl", LOG_PID, LOG_AUTHPRIV);
+		x->to_syslog = true;
+	}
 	r = polo_state_list(x->conf.statedir, x->trust, &v, &n, &x->lg);
 	if (r < 0) {
 		polo_log(&x->lg, LOG_ERR, "cannot read the session state %s: "
 			 "%s: nothing done", x->conf.statedir, strerror(-r));
 		return EXIT_PROBLEM;
 	}
+	if (o->has_uid)
+		n = only_uid(v, n, o->uid);
 	bad |= gc_sessions(x, v, n, dry_run) < 0;
-	if (x->conf.tmphome[0] != '\0')
-		bad |= gc_homes(x, v, n, dry_run) < 0;
-	if (x->conf.tmphome[0] != '\0')
+	if (x->conf.tmphome[0] != '\0') {
+		bad |= gc_homes(x, v, n, o, dry_run) < 0;
 		bad |= gc_trash(x, dry_run) < 0;
-	if (x->conf.tmphome[0] != '\0')
 		bad |= gc_sweep(x, dry_run) < 0;
+	}
 	free(v);
 	return bad ? EXIT_PROBLEM : 0;
 }
@@ -1017,7 +1076,7 @@ static void check_tls(struct check *k)
 	k->problems += print_held(s);
 }
 
-static int cmd_check(struct ctl *x, bool unused)
+static int cmd_check(struct ctl *x, const struct cmd_opts *unused)
 {
 	struct check k = { .x = x };
 
@@ -1344,8 +1403,9 @@ static int print_djson(const struct dlist *l)
 /* The static nodes, then Request-For (who offers polousers, how fast),
  * then Marco (their hostnames); then a TLS handshake with each, one after
  * the other, each within connect_ms. */
-static int cmd_discover(struct ctl *x, bool json)
+static int cmd_discover(struct ctl *x, const struct cmd_opts *o)
 {
+	bool json = o->flag;
 	const struct polo_cluster_conf *cl = &x->conf.cl;
 	struct polo_disc_conf dc;
 	struct dlist l = { 0 };
@@ -1391,15 +1451,16 @@ static int cmd_discover(struct ctl *x, bool json)
 
 struct command {
 	const char *name;
-	const char *option;	/* the one option it takes, or NULL */
-	int (*run)(struct ctl *x, bool option);
+	const char *flag;	/* the one flag it takes, or NULL */
+	bool takes_uid;		/* --uid UID */
+	int (*run)(struct ctl *x, const struct cmd_opts *o);
 };
 
 static const struct command commands[] = {
-	{ "sessions", "--json", cmd_sessions },
-	{ "gc", "--dry-run", cmd_gc },
-	{ "check", NULL, cmd_check },
-	{ "discover", "--json", cmd_discover },
+	{ "sessions", "--json", false, cmd_sessions },
+	{ "gc", "--dry-run", true, cmd_gc },
+	{ "check", NULL, false, cmd_check },
+	{ "discover", "--json", false, cmd_discover },
 };
 
 static const struct command *find_command(const char *name)
@@ -1412,17 +1473,43 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-/* The command's own arguments: at most its one option. */
-static int command_option(const struct command *c, int argc, char **argv,
-			  bool *opt)
+/* A uid as systemd's %i gives it: decimal digits only, not (uid_t)-1. */
+static int parse_uid(const char *s, uid_t *uid)
+{
+	unsigned long long v = 0;
+
+	if (*s == '\0' || strlen(s) > 10)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned)(*s - '0');
+	}
+	if (v >= (uid_t)-1)
+		return -ERANGE;
+	*uid = (uid_t)v;
+	return 0;
+}
+
+/* The command's own arguments: its one flag, and --uid UID where it
+ * takes one. */
+static int command_args(const struct command *c, int argc, char **argv,
+			struct cmd_opts *o)
 {
 	int i;
 
-	*opt = false;
+	*o = (struct cmd_opts){ .flag = false };
 	for (i = 0; i < argc; i++) {
-		if (c->option == NULL || strcmp(argv[i], c->option) != 0)
+		if (c->flag != NULL && strcmp(argv[i], c->flag) == 0) {
+			o->flag = true;
+		} else if (c->takes_uid && strcmp(argv[i], "--uid") == 0 &&
+			   i + 1 < argc && !o->has_uid) {
+			if (parse_uid(argv[++i], &o->uid) < 0)
+				return -EINVAL;
+			o->has_uid = true;
+		} else {
 			return -EINVAL;
-		*opt = true;
+		}
 	}
 	return 0;
 }
@@ -1431,7 +1518,7 @@ static int parse_global(struct ctl *x, int argc, char **argv)
 {
 	int o;
 
-	while ((o = getopt(argc, argv, "+c:vh")) != -1) {
+	while ((o = getopt(argc, argv, "+c:vqh")) != -1) {
 		switch (o) {
 		case 'c':
 			x->confpath = optarg;
@@ -1440,6 +1527,9 @@ static int parse_global(struct ctl *x, int argc, char **argv)
 		case 'v':
 			x->lg.debug = true;
 			x->lg.quiet = false;
+			break;
+		case 'q':
+			x->quiet = true;
 			break;
 		case 'h':
 			return 1;
@@ -1455,12 +1545,12 @@ int main(int argc, char **argv)
 	struct ctl x = { .conf_r = 0 };
 	char confpath[PATH_MAX];
 	const struct command *c;
-	bool opt;
+	struct cmd_opts opt;
 	int r;
 
 	x.confpath = POLO_DEFAULT_CONF;
 	x.trust = geteuid();
-	x.lg = (struct polo_log){ .emit = emit, .ctx = &x.sink, .quiet = true };
+	x.lg = (struct polo_log){ .emit = emit, .ctx = &x, .quiet = true };
 	r = parse_global(&x, argc, argv);
 	if (r != 0) {
 		usage(r > 0 ? stdout : stderr);
@@ -1468,7 +1558,7 @@ int main(int argc, char **argv)
 	}
 	c = find_command(argv[optind]);
 	if (c == NULL ||
-	    command_option(c, argc - optind - 1, argv + optind + 1, &opt) < 0) {
+	    command_args(c, argc - optind - 1, argv + optind + 1, &opt) < 0) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -1483,5 +1573,5 @@ int main(int argc, char **argv)
 	x.sink.hold = false;
 	/* discover: a peer that closes mid-write is an error, not our death */
 	(void)signal(SIGPIPE, SIG_IGN);
-	return c->run(&x, opt);
+	return c->run(&x, &opt);
 }

@@ -150,6 +150,41 @@ else
 fi
 touch $O/go; wait $plive
 
+# --- gc --uid, as logind's stop of a user runs it ------------------------
+# (the drop-in systemd/user-runtime-dir@.service.d/polohook.conf)
+if is_root; then
+	rm -rf $TH/carol; mv $T/carol-moved $TH/carol
+	pamh -u alice -e XDG_SESSION_ID=u1 open crash >/dev/null
+	pamh -u bob -e XDG_SESSION_ID=u2 open crash >/dev/null
+	with_syslog $T/gcsys env LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd \
+		NSS_WRAPPER_GROUP=$T/group "$CTL" -c $T/polo.conf -q gc --uid 1501 \
+		>$T/gc 2>$T/err
+	rc=$?
+	is "$rc" 0 "gc --uid 1501 exits 0"
+	is "$(cat $T/gc $T/err)" "" "... -q prints nothing"
+	[ -e $TH/bob ] && fail "... bob's abandoned home is gone" || pass "... bob's abandoned home is gone"
+	[ -e $S/sessions/u2 ] && fail "... with his dead session" || pass "... with his dead session"
+	[ -d $TH/alice ] && pass "... alice's, abandoned too, is another uid's: left" ||
+		fail "... alice's, abandoned too, is another uid's: left"
+	[ -e $S/sessions/u1 ] && pass "... with her dead session" || fail "... with her dead session"
+	like $T/gcsys "^<86>.*polohookctl\[[0-9]+\]: gc: removed $TH/bob\$" \
+		"... and the removal is in the auth log (authpriv.info, tag polohookctl)"
+	like $T/gcsys "polohookctl\[[0-9]+\]: gc: pruned dead session u2 of bob\$" "... as is the pruned session"
+	unlike $T/gcsys "alice" "... and nothing of alice"
+	ctl $T/polo.conf gc --dry-run --uid 1500 >$T/gc 2>&1
+	is "$(cat $T/gc)" "would prune dead session u1 of alice
+would remove $TH/alice" "gc --dry-run --uid reports only that uid"
+else
+	i=0; while [ $i -lt 10 ]; do skip "needs root: gc --uid with tmphome"; i=$((i + 1)); done
+fi
+for bad in "--uid" "--uid x1" "--uid -1" "--uid 4294967295" "--uid 1 --uid 2" "--uid 99999999999"; do
+	# shellcheck disable=SC2086 # the words are the arguments
+	ctl $T/polo.conf gc $bad >/dev/null 2>$T/err
+	is "$?" 2 "gc $bad is a usage error"
+done
+ctl $T/polo.conf sessions --uid 1 >/dev/null 2>&1
+is "$?" 2 "... and --uid is gc's only"
+
 # --- check -------------------------------------------------------------------
 H=$T/sample
 mkdir -p $H/added $H/removed $H/scripts/start

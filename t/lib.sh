@@ -97,3 +97,29 @@ wait_for() {
 	done
 	[ -s "$1" ]
 }
+
+# with_syslog FILE CMD...: run CMD (root only) in a private mount namespace
+# whose /dev/log is a logsink that appends every record to FILE; the sink
+# ends with CMD. CMD's exit status is returned.
+with_syslog() {
+	_f=$1; shift
+	mkdir -p "$T/sdev"
+	cat >"$T/sdev.sh" <<'EOS'
+set -e
+f=$1 d=$2; shift 2
+for n in null zero full random urandom tty; do
+	touch "$d/$n"; mount --bind "/dev/$n" "$d/$n"
+done
+[ -e "$d/fd" ] || ln -s /proc/self/fd "$d/fd"
+rm -f "$d/log"
+"$B/t/logsink" "$d/log" "$f" 60 & sink=$!
+i=0; while [ ! -S "$d/log" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done
+mount --rbind "$d" /dev
+set +e
+"$@"; rc=$?
+sleep 0.1
+kill $sink
+exit $rc
+EOS
+	B=$B unshare -m --propagation private sh "$T/sdev.sh" "$_f" "$T/sdev" "$@"
+}
