@@ -1013,9 +1013,10 @@ static int run(struct mk *m, const char *confpath, bool given, bool debug)
 	if (r != 0)
 		return r > 0 ? 0 : EXIT_FAIL;
 	/* installed by default as added/10W-polo-mkhome: on a machine that
-	 * is not part of a cluster (no node certificate) that is no error */
+	 * is not part of a cluster (no node certificate) that is no error,
+	 * and nothing to fill the auth log with at every login */
 	if (access(m->conf.cl.cert, F_OK) < 0 && errno == ENOENT) {
-		polo_log(&m->lg, LOG_INFO, "not part of a cluster (no %.300s): "
+		polo_log(&m->lg, LOG_DEBUG, "not part of a cluster (no %.300s): "
 			 "nothing to do", m->conf.cl.cert);
 		return 0;
 	}

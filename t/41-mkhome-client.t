@@ -408,6 +408,15 @@ sed -i "s|^cert = .*|cert = $T/no-such-cert.pem|" $T/c9.conf
 mk $T/c9.conf
 is "$rc:$(cat $T/out.txt)" "0:" "without a node certificate: exit 0, nothing reported"
 is "$(requests)" "$n0" "... and no node was asked"
+mkenv="PATH=/usr/sbin:/usr/bin:/sbin:/bin LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd
+NSS_WRAPPER_GROUP=$T/group PAM_USER=alice POLO_USER_UID=1500 POLO_USER_GID=1500"
+# shellcheck disable=SC2086 # $mkenv is the list of assignments
+with_syslog $T/mksys timeout 5 env -i $mkenv $MK -c $T/c9.conf session_added
+is "$(cat $T/mksys)" "" "... and logs nothing: not a line at every login of a machine outside a cluster"
+# shellcheck disable=SC2086
+with_syslog $T/mksys timeout 5 env -i $mkenv $MK -c $T/c9.conf -d session_added
+like $T/mksys "polo-mkhome\[[0-9]+\]: not part of a cluster \(no $T/no-such-cert.pem\): nothing to do" \
+	"... with -d it says why"
 
 kill -0 $FPID 2>/dev/null; is $? 0 "the fake nodes ran to the end"
 teardown
