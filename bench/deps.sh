@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench/deps.sh — the Debian packages make bench needs on top of
-# tools/deps.sh's: the peer pam_script.so (installed through tools/deps.sh).
+# tools/deps.sh's: the peer pam_script.so, and debootstrap and
+# systemd-container for the logind table (installed through tools/deps.sh).
 #
 # libpam-script enables itself system-wide when installed (its
 # pam-auth-update profile puts pam_script.so into the auth, account,
@@ -21,7 +22,7 @@ fi
 had=0
 installed libpam-script && had=1
 rc=0
-sh "$TOP/tools/deps.sh" libpam-script || rc=$?
+sh "$TOP/tools/deps.sh" libpam-script debootstrap systemd-container || rc=$?
 if [ $had = 0 ] && installed libpam-script; then
 	pam-auth-update --disable pam_script
 fi

@@ -20,9 +20,7 @@ sys_create || { echo "1..0 # SKIP cannot mount an overlay of the rootfs"; exit 0
 
 # --- install, as an admin would ---------------------------------------------
 find "$R/root/etc/pam.d" -type f | sort | xargs md5sum >"$R/pamd.before"
-mkdir "$R/root/mnt/debs" && cp "$@" "$R/root/mnt/debs/"
-sys_offline sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends /mnt/debs/*.deb' \
-	>"$R/install.log" 2>&1
+sys_install "$@"
 is "$?" 0 "apt installs libpam-polohook and polohook-node"
 [ -f "$R/root/usr/share/pam-configs/polohook" ] && pass "... the pam-auth-update profile is in /usr/share/pam-configs" ||
 	fail "... the pam-auth-update profile is in /usr/share/pam-configs"
@@ -122,24 +120,8 @@ done
 c pam-auth-update --enable polohook >/dev/null 2>&1
 
 # --- item 2: tmphome removed when logind stops the user -----------------------
-mkdir -m 0755 "$R/root/tmphome"
-cat >>"$R/root/etc/session.d/session-scripts.conf" <<'EOC'
-
-[home]
-tmphome = /tmphome
-umask = 077
-EOC
-# logout_to_gone: seconds from the end of a su -l session of guest to the
-# removal of its home (bounded at 60 s)
-logout_to_gone() {
-	c su -l guest -c 'stat -c "%U %a" ~; echo made >~/file' >"$R/in-session"
-	_t0=$(date +%s%N)
-	_i=0
-	while [ -e "$R/root/tmphome/guest" ] && [ $_i -lt 600 ]; do sleep 0.1; _i=$((_i + 1)); done
-	[ -e "$R/root/tmphome/guest" ] && { echo never; return; }
-	echo $(( ($(date +%s%N) - _t0) / 1000000 ))
-}
-ms=$(logout_to_gone)
+sys_tmphome
+ms=$(sys_guest_logout_ms)
 is "$(cat "$R/in-session")" "guest 700" "tmphome: the guest's home exists during the session, the guest's, 0700"
 isnt_never() { [ "$1" != never ] && pass "$2" || fail "$2"; }
 isnt_never "$ms" "... and is removed after the logout, when logind stops the user, without the gc timer (${ms} ms, default UserStopDelaySec)"
@@ -154,7 +136,7 @@ cp "$TOP/examples/library-kiosk/logind-kiosk.conf" "$R/root/etc/systemd/logind.c
 c systemctl restart systemd-logind
 is "$(c busctl get-property org.freedesktop.login1 /org/freedesktop/login1 \
 	org.freedesktop.login1.Manager UserStopDelayUSec)" "t 0" "the kiosk's logind.conf.d file is in force (UserStopDelaySec=0)"
-ms2=$(logout_to_gone)
+ms2=$(sys_guest_logout_ms)
 isnt_never "$ms2" "with the kiosk's logind settings the home goes too (${ms2} ms)"
 echo "# tmphome removed ${ms2} ms after the logout (KillUserProcesses=yes, UserStopDelaySec=0)"
 rm "$R/root/etc/systemd/logind.conf.d/kiosk.conf"
