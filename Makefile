@@ -5,7 +5,7 @@
 #   make demo       a login and a logout through the real PAM library
 #   make bench      the benchmark tables against the peers (root; QUICK=1 for a short try; writes bench/RESULTS.md)
 #                   bench/RESULTS.md)
-#   make install    DESTDIR= PREFIX= SECUREDIR= SYSCONFDIR=
+#   make install    DESTDIR= PREFIX= SECUREDIR= SYSCONFDIR= UNITDIR=
 #   make uninstall  the same variables; the admin's config and hooks stay
 #   make check-asan everything built with clang, ASan and UBSan into
 #                   build-asan/ (POLO_BUILD=build-asan), then run t/ on it
@@ -18,6 +18,15 @@ SYSCONFDIR ?= /etc
 LIBEXECDIR ?= $(PREFIX)/libexec
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
+# systemd units (systemd/), and the tmpfiles.d entry that makes the state
+# directory at boot. The units name /usr/sbin and /etc/session.d: install
+# rewrites them to SBINDIR and SYSCONFDIR.
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+UNITS      := hookd.service polohook-gc.service polohook-gc.timer
+DROPIN_DIR := user-runtime-dir@.service.d
+UNIT_SED   := -e 's|/usr/sbin/|$(SBINDIR)/|g' \
+              -e 's|/etc/session.d/|$(SYSCONFDIR)/session.d/|g'
 # The system's PAM module directory (Debian: /usr/lib/<triplet>/security).
 SECUREDIR  ?= $(shell dirname "$$(find /usr/lib /lib -name pam_permit.so 2>/dev/null | head -n1)" 2>/dev/null || echo /usr/lib/security)
 DESTDIR    ?=
@@ -227,10 +236,17 @@ install: all
 	l=$(DESTDIR)$(SYSCONFDIR)/session.d/added/10W-polo-mkhome; \
 	    test -e "$$l" || test -L "$$l" || \
 	    ln -s $(LIBEXECDIR)/polohook/polo-mkhome "$$l"
+	install -d $(DESTDIR)$(UNITDIR)/$(DROPIN_DIR) $(DESTDIR)$(TMPFILESDIR)
+	for u in $(UNITS) $(DROPIN_DIR)/polohook.conf; do \
+	    sed $(UNIT_SED) systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 systemd/polohook.tmpfiles $(DESTDIR)$(TMPFILESDIR)/polohook.conf
 
 # The reverse of install, as far as it is ours: the programs, the module,
-# the man pages, the 10W-polo-mkhome link while it still points to our
-# polo-mkhome, an unchanged session.d/README and the then empty
+# the man pages, the units, the 10W-polo-mkhome link while it still points
+# to our polo-mkhome, an unchanged session.d/README and the then empty
 # libexec/polohook. session-scripts.conf, the session.d directories and
 # every hook in them are the administrator's and stay. No build needed.
 uninstall:
@@ -244,6 +260,11 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/polo-mkhome.8 \
 	    $(DESTDIR)$(MANDIR)/man5/session-scripts.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/session.d.5
+	rm -f $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+	    $(DESTDIR)$(UNITDIR)/$(DROPIN_DIR)/polohook.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/polohook.conf
+	d=$(DESTDIR)$(UNITDIR)/$(DROPIN_DIR); \
+	    if test -d "$$d" && test -z "$$(ls -A "$$d")"; then rmdir "$$d"; fi
 	@# an admin's own file or link in its place is theirs
 	l=$(DESTDIR)$(SYSCONFDIR)/session.d/added/10W-polo-mkhome; \
 	    if test -L "$$l" && test "$$(readlink "$$l")" = \
