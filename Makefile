@@ -10,6 +10,8 @@
 #   make check-asan everything built with clang, ASan and UBSan into
 #                   build-asan/ (POLO_BUILD=build-asan), then run t/ on it
 #   make fuzz       libFuzzer targets (fuzz/), FUZZ_SECONDS each (default 60)
+#   make deb        the Debian packages, into build-deb/ (README.md,
+#                   "Debian package")
 #   make fuzz-smoke each fuzz target for 5 s, then on fuzz/regress/
 #                   (make check runs it with FUZZ_SMOKE_SECONDS=3)
 
@@ -62,12 +64,14 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
 HARDEN  := -U_FORTIFY_SOURCE -fstack-protector-strong -fstack-clash-protection
 MODULE_LDFLAGS :=
 endif
-ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -D_GNU_SOURCE \
+# CPPFLAGS, CFLAGS and LDFLAGS are the packager's (dpkg-buildflags: see
+# debian/rules), added to ours.
+ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE \
            -DPOLO_SYSCONFDIR='"$(SYSCONFDIR)"' -DPOLO_LIBEXECDIR='"$(LIBEXECDIR)"'
 ifneq ($(SAN),)
 ALL_CFLAGS += $(SAN)
 endif
-LDHARDEN := -Wl,-z,relro,-z,now
+LDHARDEN := -Wl,-z,relro,-z,now $(LDFLAGS)
 # inih is linked in statically: no runtime dependency, and nothing of it
 # is shared with (or visible to) the host process.
 LIBS    := -l:libinih.a
@@ -274,8 +278,27 @@ uninstall:
 	    if test -d "$$d" && test -z "$$(ls -A "$$d")"; then rmdir "$$d"; fi
 .PHONY: uninstall
 
+# The Debian packages (debian/), built with dpkg-buildpackage from a copy
+# of the tree in build-deb/src, so that they land in build-deb/ rather than
+# in the directory above this one; then checked with lintian. Installs
+# debhelper, devscripts and lintian (and the build packages) if missing.
+# Copies what git tracks (everything but build*/ without git).
+deb:
+	sh tools/deps.sh debhelper devscripts lintian
+	rm -rf build-deb
+	mkdir -p build-deb/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z | xargs -0 cp -a --parents -t build-deb/src; \
+	else \
+	    tar --exclude='./build*' --exclude=./.git -cf - . | \
+	        tar -C build-deb/src -xf -; \
+	fi
+	cd build-deb/src && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning build-deb/*.changes
+	@ls -1 build-deb/*.deb
+
 clean:
 	rm -rf $(B)
 
 .PHONY: all tests deps check check-asan fuzz fuzz-build fuzz-smoke demo bench \
-	install clean
+	install clean deb
