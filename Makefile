@@ -5,11 +5,13 @@
 #   make demo       a login and a logout through the real PAM library
 #   make bench      the benchmark tables against the peers (root; QUICK=1 for a short try; writes bench/RESULTS.md)
 #                   bench/RESULTS.md)
-#   make install    DESTDIR= PREFIX= SECUREDIR= SYSCONFDIR=
+#   make install    DESTDIR= PREFIX= SECUREDIR= SYSCONFDIR= UNITDIR=
 #   make uninstall  the same variables; the admin's config and hooks stay
 #   make check-asan everything built with clang, ASan and UBSan into
 #                   build-asan/ (POLO_BUILD=build-asan), then run t/ on it
 #   make fuzz       libFuzzer targets (fuzz/), FUZZ_SECONDS each (default 60)
+#   make deb        the Debian packages, into build-deb/ (README.md,
+#                   "Debian package")
 #   make fuzz-smoke each fuzz target for 5 s, then on fuzz/regress/
 #                   (make check runs it with FUZZ_SMOKE_SECONDS=3)
 
@@ -18,6 +20,15 @@ SYSCONFDIR ?= /etc
 LIBEXECDIR ?= $(PREFIX)/libexec
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
+# systemd units (systemd/), and the tmpfiles.d entry that makes the state
+# directory at boot. The units name /usr/sbin and /etc/session.d: install
+# rewrites them to SBINDIR and SYSCONFDIR.
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+UNITS      := hookd.service polohook-gc.service polohook-gc.timer
+DROPIN_DIR := user-runtime-dir@.service.d
+UNIT_SED   := -e 's|/usr/sbin/|$(SBINDIR)/|g' \
+              -e 's|/etc/session.d/|$(SYSCONFDIR)/session.d/|g'
 # The system's PAM module directory (Debian: /usr/lib/<triplet>/security).
 SECUREDIR  ?= $(shell dirname "$$(find /usr/lib /lib -name pam_permit.so 2>/dev/null | head -n1)" 2>/dev/null || echo /usr/lib/security)
 DESTDIR    ?=
@@ -53,12 +64,14 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
 HARDEN  := -U_FORTIFY_SOURCE -fstack-protector-strong -fstack-clash-protection
 MODULE_LDFLAGS :=
 endif
-ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -D_GNU_SOURCE \
+# CPPFLAGS, CFLAGS and LDFLAGS are the packager's (dpkg-buildflags: see
+# debian/rules), added to ours.
+ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE \
            -DPOLO_SYSCONFDIR='"$(SYSCONFDIR)"' -DPOLO_LIBEXECDIR='"$(LIBEXECDIR)"'
 ifneq ($(SAN),)
 ALL_CFLAGS += $(SAN)
 endif
-LDHARDEN := -Wl,-z,relro,-z,now
+LDHARDEN := -Wl,-z,relro,-z,now $(LDFLAGS)
 # inih is linked in statically: no runtime dependency, and nothing of it
 # is shared with (or visible to) the host process.
 LIBS    := -l:libinih.a
@@ -227,10 +240,17 @@ install: all
 	l=$(DESTDIR)$(SYSCONFDIR)/session.d/added/10W-polo-mkhome; \
 	    test -e "$$l" || test -L "$$l" || \
 	    ln -s $(LIBEXECDIR)/polohook/polo-mkhome "$$l"
+	install -d $(DESTDIR)$(UNITDIR)/$(DROPIN_DIR) $(DESTDIR)$(TMPFILESDIR)
+	for u in $(UNITS) $(DROPIN_DIR)/polohook.conf; do \
+	    sed $(UNIT_SED) systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+	    mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 0644 systemd/polohook.tmpfiles $(DESTDIR)$(TMPFILESDIR)/polohook.conf
 
 # The reverse of install, as far as it is ours: the programs, the module,
-# the man pages, the 10W-polo-mkhome link while it still points to our
-# polo-mkhome, an unchanged session.d/README and the then empty
+# the man pages, the units, the 10W-polo-mkhome link while it still points
+# to our polo-mkhome, an unchanged session.d/README and the then empty
 # libexec/polohook. session-scripts.conf, the session.d directories and
 # every hook in them are the administrator's and stay. No build needed.
 uninstall:
@@ -244,6 +264,11 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/polo-mkhome.8 \
 	    $(DESTDIR)$(MANDIR)/man5/session-scripts.conf.5 \
 	    $(DESTDIR)$(MANDIR)/man5/session.d.5
+	rm -f $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+	    $(DESTDIR)$(UNITDIR)/$(DROPIN_DIR)/polohook.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/polohook.conf
+	d=$(DESTDIR)$(UNITDIR)/$(DROPIN_DIR); \
+	    if test -d "$$d" && test -z "$$(ls -A "$$d")"; then rmdir "$$d"; fi
 	@# an admin's own file or link in its place is theirs
 	l=$(DESTDIR)$(SYSCONFDIR)/session.d/added/10W-polo-mkhome; \
 	    if test -L "$$l" && test "$$(readlink "$$l")" = \
@@ -253,8 +278,27 @@ uninstall:
 	    if test -d "$$d" && test -z "$$(ls -A "$$d")"; then rmdir "$$d"; fi
 .PHONY: uninstall
 
+# The Debian packages (debian/), built with dpkg-buildpackage from a copy
+# of the tree in build-deb/src, so that they land in build-deb/ rather than
+# in the directory above this one; then checked with lintian. Installs
+# debhelper, devscripts and lintian (and the build packages) if missing.
+# Copies what git tracks (everything but build*/ without git).
+deb:
+	sh tools/deps.sh debhelper devscripts lintian
+	rm -rf build-deb
+	mkdir -p build-deb/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z | xargs -0 cp -a --parents -t build-deb/src; \
+	else \
+	    tar --exclude='./build*' --exclude=./.git -cf - . | \
+	        tar -C build-deb/src -xf -; \
+	fi
+	cd build-deb/src && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning build-deb/*.changes
+	@ls -1 build-deb/*.deb
+
 clean:
 	rm -rf $(B)
 
 .PHONY: all tests deps check check-asan fuzz fuzz-build fuzz-smoke demo bench \
-	install clean
+	install clean deb

@@ -160,14 +160,11 @@ done
 
 cat <<EOF
 
-To install on each node NODE (as root):
+To install on each node NODE (as root), under the [tls] default names that
+hookd.service waits for:
   install -d -o root -g root -m 0755 /etc/polohook/tls
-  install -o root -g root -m 0644 $dir/ca.pem $dir/NODE.pem /etc/polohook/tls/
-  install -o root -g root -m 0600 $dir/NODE.key /etc/polohook/tls/
-and in /etc/session.d/session-scripts.conf:
-  [tls]
-  ca = /etc/polohook/tls/ca.pem
-  cert = /etc/polohook/tls/NODE.pem
-  key = /etc/polohook/tls/NODE.key
+  install -o root -g root -m 0644 $dir/ca.pem /etc/polohook/tls/ca.pem
+  install -o root -g root -m 0644 $dir/NODE.pem /etc/polohook/tls/node.pem
+  install -o root -g root -m 0600 $dir/NODE.key /etc/polohook/tls/node.key
 Never copy ca.key to a node.
 EOF

@@ -32,6 +32,31 @@ unlike $T/dl.out '^not ok' "... and exports what it should"
 strings "$D$SEC/pam_polohook.so" | grep -q '^/usr/libexec/polohook/polohook-run$'
 is "$?" 0 "the module looks for polohook-run where it was installed"
 
+# The systemd units (systemd/), the logind drop-in and the tmpfiles.d entry.
+U=$D/usr/lib/systemd/system
+for u in hookd.service polohook-gc.service polohook-gc.timer \
+	user-runtime-dir@.service.d/polohook.conf; do
+	is "$(mode "$U/$u")" 644 "unit $u installed 0644 in UNITDIR"
+done
+like $U/hookd.service '^ExecStart=/usr/sbin/hookd -c /etc/session.d/session-scripts.conf -f$' \
+	"hookd.service starts the installed hookd with the installed config"
+like $U/polohook-gc.service '^ExecStart=/usr/sbin/polohookctl gc$' \
+	"polohook-gc.service runs the installed polohookctl"
+like $U/user-runtime-dir@.service.d/polohook.conf '/usr/sbin/polohookctl gc --uid' \
+	"the drop-in runs the installed polohookctl"
+like $D/usr/lib/tmpfiles.d/polohook.conf '^d /run/session.d 0700 root root -$' \
+	"tmpfiles.d makes the state directory root-only at boot"
+# Elsewhere, the units name the programs and the config where they went.
+D2=$T/dest-local
+make -s -C "$TOP" install DESTDIR="$D2" PREFIX=/usr/local SYSCONFDIR=/usr/local/etc \
+	SECUREDIR=$SEC >$T/make.out 2>&1
+is "$?" 0 "make install with PREFIX=/usr/local SYSCONFDIR=/usr/local/etc"
+like $D2/usr/local/lib/systemd/system/hookd.service \
+	'^ExecStart=/usr/local/sbin/hookd -c /usr/local/etc/session.d/session-scripts.conf -f$' \
+	"... hookd.service names /usr/local/sbin/hookd and its config there"
+like $D2/usr/local/lib/systemd/system/user-runtime-dir@.service.d/polohook.conf \
+	'/usr/local/sbin/polohookctl gc --uid' "... and so does the drop-in"
+
 echo '[hooks]
 timeout = 7' >$D/etc/session.d/session-scripts.conf
 make -s -C "$TOP" install DESTDIR="$D" PREFIX=/usr SECUREDIR=$SEC >$T/make.out 2>&1
