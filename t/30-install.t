@@ -40,9 +40,9 @@ for u in hookd.service polohook-gc.service polohook-gc.timer \
 done
 like $U/hookd.service '^ExecStart=/usr/sbin/hookd -c /etc/session.d/session-scripts.conf -f$' \
 	"hookd.service starts the installed hookd with the installed config"
-like $U/polohook-gc.service '^ExecStart=/usr/sbin/polohookctl gc$' \
+like $U/polohook-gc.service '^ExecStart=/usr/sbin/polohookctl -q gc$' \
 	"polohook-gc.service runs the installed polohookctl"
-like $U/user-runtime-dir@.service.d/polohook.conf '/usr/sbin/polohookctl gc --uid' \
+like $U/user-runtime-dir@.service.d/polohook.conf '/usr/sbin/polohookctl -q gc --uid' \
 	"the drop-in runs the installed polohookctl"
 like $D/usr/lib/tmpfiles.d/polohook.conf '^d /run/session.d 0700 root root -$' \
 	"tmpfiles.d makes the state directory root-only at boot"
@@ -55,7 +55,7 @@ like $D2/usr/local/lib/systemd/system/hookd.service \
 	'^ExecStart=/usr/local/sbin/hookd -c /usr/local/etc/session.d/session-scripts.conf -f$' \
 	"... hookd.service names /usr/local/sbin/hookd and its config there"
 like $D2/usr/local/lib/systemd/system/user-runtime-dir@.service.d/polohook.conf \
-	'/usr/local/sbin/polohookctl gc --uid' "... and so does the drop-in"
+	'/usr/local/sbin/polohookctl -q gc --uid' "... and so does the drop-in"
 
 echo '[hooks]
 timeout = 7' >$D/etc/session.d/session-scripts.conf
