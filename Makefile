@@ -3,8 +3,11 @@
 #   make            build lib/libpolohook.a, pam_polohook.so, polohook-run
 #   make check      install missing Debian test packages (as root), build, run t/
 #   make demo       a login and a logout through the real PAM library
-#   make bench      the benchmark tables against the peers (root; QUICK=1 for a short try; writes bench/RESULTS.md)
-#                   bench/RESULTS.md)
+#   make bench      the benchmark tables against the peers (root; QUICK=1
+#                   for a short try; writes bench/RESULTS.md)
+#   make check-system  the packages (make deb) installed into a booted
+#                   Debian 12 (systemd-nspawn) and driven by real logins
+#                   (root; t/system/, ~2 min, +2 min the first time)
 #   make install    DESTDIR= PREFIX= SECUREDIR= SYSCONFDIR= UNITDIR=
 #   make uninstall  the same variables; the admin's config and hooks stay
 #   make check-asan everything built with clang, ASan and UBSan into
@@ -297,8 +300,16 @@ deb:
 	lintian --fail-on error,warning build-deb/*.changes
 	@ls -1 build-deb/*.deb
 
+# The system tier: a debootstrapped bookworm (cached in
+# /var/cache/polohook-systest) booted with systemd-nspawn, the packages
+# installed with apt, real ssh and su -l logins (t/system/10-debian.t).
+# Skips, saying why, when not root or when the container cannot be made.
+check-system: deb
+	sh tools/deps.sh debootstrap systemd-container
+	prove -v t/system/
+
 clean:
 	rm -rf $(B)
 
 .PHONY: all tests deps check check-asan fuzz fuzz-build fuzz-smoke demo bench \
-	install clean deb
+	install clean deb check-system
