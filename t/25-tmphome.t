@@ -208,6 +208,21 @@ like $LOG "tmphome $TH/alice: uid 1500 still has processes: left for polohookctl
 kill $(cat $T/pids) 2>/dev/null; sleep 0.1
 rm -rf $TH/alice; rm -f $TH/.polohook/alice
 
+# a process whose main thread has exited reads "State: Z" in
+# /proc/PID/status while its other thread still works in the home
+rm -f $LOG $T/pids
+session alice g2 "setpriv --reuid=1500 --regid=1500 --clear-groups $B/t/leader-exit $TH/alice 30 & echo \$! >>$T/pids
+	_w=0; while [ ! -e $TH/alice/leader-exited ] && [ \$_w -lt 200 ]; do sleep 0.05; _w=\$((_w+1)); done"
+lp=$(cat $T/pids)
+is "$(sed -n 's/^State:\t\(.\).*/\1/p' /proc/$lp/status 2>&1)" "Z" \
+	"a process whose main thread exited, cwd in the home, shows State: Z"
+[ -e $TH/alice/leader-exited ] && pass "... and its live thread keeps the home at the last logout" ||
+	fail "... and its live thread keeps the home at the last logout"
+like $LOG "tmphome $TH/alice: uid 1500 still has processes: left for polohookctl gc" "... and the log says why"
+unlike $LOG "tmphome $TH/alice: removed" "... and does not say it was removed"
+kill $lp 2>/dev/null; sleep 0.1
+rm -rf $TH/alice; rm -f $TH/.polohook/alice $T/pids
+
 # --- the disk fills up while the home is copied from skel --------------------
 rm -f $LOG
 mkdir -m 0755 $T/small $T/bigskel

@@ -144,9 +144,25 @@ if is_root; then
 		fail "... but not one whose creator is at work (its lock is held)"
 	kill $pflock; wait $pflock 2>/dev/null
 	is "$rc" 1 "... and exits 1"
+	# a crashed session of bob's, and a process of his whose main thread
+	# has exited (State: Z) while another thread works in the home
+	pamh -u bob -e XDG_SESSION_ID=dead3 open crash >/dev/null
+	setpriv --reuid=1501 --regid=1501 --clear-groups \
+		"$B/t/leader-exit" "$TH/bob" 30 &
+	lp=$!
+	echo $lp >>"$T/pids"
+	i=0; while [ ! -e "$TH/bob/leader-exited" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	ctl $T/polo.conf gc >$T/gc 2>$T/err
+	like $T/gc "^kept $TH/bob: uid 1501 still has processes$" \
+		"gc keeps a home while a thread lives on after its process's main thread exited"
+	[ -e "$TH/bob/leader-exited" ] && pass "... it is there" || fail "... it is there"
+	kill $lp; wait $lp 2>/dev/null
+	ctl $T/polo.conf gc >$T/gc 2>$T/err
+	like $T/gc "^removed $TH/bob$" "... and removes it once that process is gone"
+	[ -e "$TH/bob" ] && fail "... it is gone" || pass "... it is gone"
 else
 	is "$rc" 0 "gc exits 0"
-	i=0; while [ $i -lt 11 ]; do skip "needs root: tmphome in gc"; i=$((i + 1)); done
+	i=0; while [ $i -lt 15 ]; do skip "needs root: tmphome in gc"; i=$((i + 1)); done
 fi
 touch $O/go; wait $plive
 
