@@ -670,8 +670,9 @@ struct scan {
 	bool started, in_str, esc, done, not_json;
 };
 
-/* Before the object: whitespace, then '{'; anything else is not JSON,
- * and is read until the peer closes (the caller rejects it). */
+/* Before the object: whitespace, then '{'; anything else can never be a
+ * request: the read ends there, with what came so far, for the caller to
+ * reject at once (a peer must not hold its slot until idle_ms for it). */
 static void scan_start(struct scan *s, char ch)
 {
 	if (ch == '{') {
@@ -724,7 +725,7 @@ int polo_tls_read_msg(SSL *ssl, char *buf, size_t max,
 		polo_why(why, whylen, "limit too large");
 		r = -EINVAL;
 	}
-	while (r == 0 && !s.done) {
+	while (r == 0 && !s.done && !s.not_json) {
 		io_clear();
 		n = 0;
 		if (SSL_read_ex(ssl, buf + len, max + 1 - len, &n) == 1) {

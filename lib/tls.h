@@ -52,9 +52,11 @@ int polo_tls_handshake(SSL *ssl, bool server, unsigned long deadline_ms,
 
 /* Write all of buf / read one message of at most max bytes (a peer sends
  * one JSON object per write and no terminator: read until the peer
- * closes, the object is complete by brace counting outside strings, or
- * max is reached), under the deadline. Return bytes, or -ETIMEDOUT /
- * -EMSGSIZE / -EPROTO (why filled). */
+ * closes, the object is complete by brace counting outside strings, the
+ * first byte that is not blank is not '{' (what was read is returned for
+ * the caller to reject, without waiting for more), or max is reached),
+ * under the deadline. Return bytes, or -ETIMEDOUT / -EMSGSIZE / -EPROTO
+ * (why filled). */
 int polo_tls_write_all(SSL *ssl, const char *buf, size_t len,
 		       unsigned long deadline_ms, char *why, size_t whylen);
 int polo_tls_read_msg(SSL *ssl, char *buf, size_t max,

@@ -306,6 +306,7 @@ struct srv {
 	SSL_CTX *ctx;
 	enum srv_mode mode;
 	size_t max;		/* read_msg's limit */
+	unsigned long rd_ms;	/* read_msg's deadline (default LONG_MS) */
 };
 struct srv_res {
 	int hs, rd, wr;
@@ -349,7 +350,8 @@ static void serve(SSL *ssl, const struct srv *sv, struct srv_res *res)
 		drain_raw(SSL_get_fd(ssl));
 		return;
 	}
-	res->rd = polo_tls_read_msg(ssl, buf, sv->max, polo_now_ms() + LONG_MS,
+	res->rd = polo_tls_read_msg(ssl, buf, sv->max, polo_now_ms() +
+				    (sv->rd_ms ? sv->rd_ms : LONG_MS),
 				    res->why, sizeof res->why);
 	if (res->rd < 0)
 		return;
@@ -584,9 +586,26 @@ static void test_ends(const struct ctxs *x)
 	struct cli_res cr;
 
 	run_case(&sv, &c, &sr, &cr);
-	is_int(sr.rd, 5, "not JSON: read until the peer's close_notify");
+	is_int(sr.rd, 5, "not JSON, then the peer's close_notify: read");
 	is_str(sr.msg, "hello", "and returned for the caller to reject");
 	is_str(cr.reply, "hello", "the client still reads after close_notify");
+
+	/* the client waits for the echo, so the server's read must end
+	 * by itself: before, it waited for the client until LONG_MS */
+	c.parts[0] = " \r\nnot json at all";
+	c.end = CLI_WAIT;
+	run_case(&sv, &c, &sr, &cr);
+	is_int(sr.rd, 18, "not JSON, the peer waiting: returned at once");
+	is_str(sr.msg, " \r\nnot json at all", "... with what was read");
+	is_str(cr.reply, " \r\nnot json at all", "... and the client gets the echo");
+
+	c.parts[0] = "{\"User\"";
+	sv.rd_ms = SHORT_MS;
+	run_case(&sv, &c, &sr, &cr);
+	is_int(sr.rd, -ETIMEDOUT, "a truncated object still waits for the "
+	       "rest until the deadline");
+	is_str(sr.why, "read timed out", "... and why says so");
+	sv.rd_ms = 0;
 
 	c.parts[0] = "{\"a\":";
 	c.end = CLI_SHUT_WR;

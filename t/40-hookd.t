@@ -71,7 +71,7 @@ ack = $5
 user = nobody
 max_conns = $6
 handshake_ms = 500
-idle_ms = 3000
+idle_ms = 5000
 EOF
 	chmod 0644 "$1"
 }
@@ -146,8 +146,8 @@ is "$(stat -c '%u:%g %a' "$T/home/alice" 2>&1)" "1500:1500 700" \
 is "$(cat "$T/home/alice/.profile" 2>&1)" "PS1=x" "skel copied"
 is "$(stat -c '%u:%g' "$T/home/alice/.profile" "$T/home/alice/.config/app/rc" \
 	"$T/home/alice/.config" 2>&1 | sort -u)" "1500:1500" "skel content is alice's"
-before=$(stat -c '%i %Y %Z' "$T/home/alice")
 touch "$T/home/alice/mine"; chown 1500:1500 "$T/home/alice/mine"; chmod 0711 "$T/home/alice"
+before=$(stat -c '%i %Y %Z' "$T/home/alice")
 is "$(ch "$T/home/alice,1500,1500")" "$OK_EXISTS" "alice again: exists"
 is "$(stat -c '%i %Y %Z %a' "$T/home/alice")" "$before 711" "existing home not touched"
 chmod 0700 "$T/home/alice"
@@ -197,6 +197,33 @@ is "$(ch "$T/home/alice,1500,1500")" "$OK_EXISTS" "serving after garbage"
 r=$(req 14343 half '{"Command":"Create-Home","Par')
 case $r in '{"Error":"'*|NOREPLY*) pass "truncated: error or close ($r)" ;; *) fail "truncated: $r" ;; esac
 is "$(ch "$T/home/alice,1500,1500")" "$OK_EXISTS" "serving after truncated"
+# openssl s_client as the peer: it sends TEXT and keeps its end open
+# (stdin is a FIFO held open by a sleep), so only hookd can end the
+# connection. sclient TEXT OUT: OUT gets the reply, OUT.ms how long until
+# the connection ended.
+sclient() {
+	rm -f "$T/sc.in"; mkfifo "$T/sc.in"
+	sh -c 'printf "%s" "$1"; exec sleep 15' sh "$1" >"$T/sc.in" &
+	_wp=$!
+	_t0=$(date +%s%N)
+	timeout 20 openssl s_client -connect 127.0.0.1:14343 -quiet \
+		-cert "$T/tls/client.pem" -key "$T/tls/client.key" \
+		-CAfile "$T/tls/ca.pem" <"$T/sc.in" >"$2" 2>"$2.err"
+	echo $(( ($(date +%s%N) - _t0) / 1000000 )) >"$2.ms"
+	kill "$_wp" 2>/dev/null; wait "$_wp" 2>/dev/null
+}
+sclient 'not json at all' "$T/nj.out"
+like "$T/nj.out" '^\{"Error":"not JSON: .*near '"'not'"'"}$' \
+	"input that can never be a request ('not json at all'): an {\"Error\": ...} answer"
+ms=$(cat "$T/nj.out.ms")
+[ "$ms" -lt 2500 ] && pass "... and hookd closes well before idle_ms (5 s): ${ms} ms" ||
+	fail "... and hookd closes well before idle_ms (5 s): ${ms} ms"
+like "$L" "request from 127\.0\.0\.1:[0-9]+ \[CN=client\]: invalid request: " "... logged with the peer"
+sclient '{"User"' "$T/tr.out"
+ms=$(cat "$T/tr.out.ms")
+[ "$ms" -ge 4500 ] && pass "a truncated {\"User\" still waits for the rest until idle_ms (${ms} ms)" ||
+	fail "a truncated {\"User\" still waits for the rest until idle_ms (${ms} ms)"
+like "$L" "request from 127\.0\.0\.1:[0-9]+ \[CN=client\]: no request: read timed out" "... then it is cut, logged"
 big=$($PY -c 'print("{\"Command\":\"Create-Home\",\"Params\":\"" + "a" * 5000 + "\"}")')
 r=$(req 14343 tls "$big")
 case $r in '{"Error":"'*|NOREPLY*) pass "5000 bytes: error or close ($r)" ;; *) fail "oversized: $r" ;; esac
