@@ -22,7 +22,8 @@ struct polo_tls_conf {
 	bool verify_name;	/* client: server cert SAN must match the address */
 };
 
-/* A server context: TLS 1.2 minimum (1.3 preferred by OpenSSL), the
+/* A server context: TLS 1.2 minimum (1.3 preferred by OpenSSL; in 1.2
+ * only ECDHE suites with AES-GCM or ChaCha20-Poly1305), the
  * client must present a certificate chaining to the CA
  * (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT); certificates shaped
  * like the original polousers ones (RSA, X.509 v1, no extensions) are

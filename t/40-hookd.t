@@ -231,6 +231,23 @@ is "$(ch "$T/home/alice,1500,1500")" "$OK_EXISTS" "serving after oversized"
 r=$(ch "$T/home/al,ice,1500,1500")
 case $r in '{"Error":"'*) pass "comma in home refused" ;; *) fail "comma: $r" ;; esac
 
+# --- TLS 1.2: only ECDHE with AEAD ---
+# tls12 CIPHER: the TLS 1.2 suite s_client agreed on, or "refused"
+tls12() {
+	timeout 20 openssl s_client -connect 127.0.0.1:14343 -brief -tls1_2 \
+		-cipher "$1" -cert "$T/tls/client.pem" -key "$T/tls/client.key" \
+		-CAfile "$T/tls/ca.pem" </dev/null >"$T/s12.out" 2>&1
+	sed -n 's/^Ciphersuite: //p' "$T/s12.out" | grep . ||
+		{ grep -q 'handshake failure' "$T/s12.out" && echo refused; }
+}
+is "$(tls12 AES128-SHA)" "refused" "TLS 1.2 with AES128-SHA: refused"
+is "$(tls12 ECDHE-ECDSA-AES128-SHA)" "refused" "TLS 1.2 with ECDHE-ECDSA-AES128-SHA (CBC): refused"
+is "$(tls12 ECDHE-ECDSA-AES256-SHA384)" "refused" "TLS 1.2 with ECDHE-ECDSA-AES256-SHA384 (CBC): refused"
+is "$(tls12 ECDHE-ECDSA-AES128-GCM-SHA256)" "ECDHE-ECDSA-AES128-GCM-SHA256" \
+	"TLS 1.2 with ECDHE-ECDSA-AES128-GCM-SHA256 (AEAD): accepted"
+is "$(tls12 ECDHE-ECDSA-CHACHA20-POLY1305)" "ECDHE-ECDSA-CHACHA20-POLY1305" \
+	"TLS 1.2 with ECDHE-ECDSA-CHACHA20-POLY1305 (AEAD): accepted"
+
 # --- a silent client: cut after handshake_ms, others served meanwhile ---
 req 14343 silent x >"$T/silent.out" &
 SP=$!
