@@ -37,6 +37,12 @@ trap 'exit 1' INT TERM HUP PIPE
 rmdir "$T/home/alice" "$T/home/bob"
 echo "low:x:500:500:Low:$T/home/low:/bin/sh" >>"$T/passwd"
 echo "low:x:500:" >>"$T/group"
+# homes whose parent is the tmphome root, or below it, under other names
+cat >>"$T/passwd" <<EOP
+tina:x:1506:1506::$T/thlink/tina:/bin/sh
+uma:x:1507:1507::$T/sublink/uma:/bin/sh
+EOP
+printf 'tina:x:1506:\numa:x:1507:\n' >>"$T/group"
 
 # Certificates: the cluster CA with a node and a client; another CA.
 sh "$TOP/examples/make-certs.sh" "$T/tls" node=127.0.0.1 client >/dev/null
@@ -161,6 +167,18 @@ mkdir -m 0755 $T/th
 r=$(ch "$T/th/alice,1500,1500"); is "$r" '{"Error":"a temporary home here"}' "a home below this node's tmphome root refused"
 like "$L" "uid 1500 home $T/th/alice: refused: below this node's tmphome $T/th" "... and logged"
 is "$(ls -A $T/th)" "" "... and nothing made there"
+ln -s "$T/th" "$T/thlink"	# root-owned: the trusted walk follows it
+r=$(ch "$T/thlink/tina,1506,1506")
+is "$r" '{"Error":"a temporary home here"}' "a home below a root-owned symlink to the tmphome root refused"
+like "$L" "uid 1506 home $T/thlink/tina: refused: below this node's tmphome $T/th \(the same directory under another name" \
+	"... and logged"
+is "$(ls -A "$T/th")" "" "... and nothing made in the tmphome root"
+mkdir -m 0755 "$T/th/sub"
+ln -s "$T/th/sub" "$T/sublink"
+r=$(ch "$T/sublink/uma,1507,1507")
+is "$r" '{"Error":"a temporary home here"}' "a home in a directory below the tmphome root, through a symlink, refused"
+is "$(ls -A "$T/th/sub")" "" "... and nothing made there"
+rmdir "$T/th/sub"
 [ ! -e "$T/home/low" ]; is $? 0 "nothing made for low"
 # nobody (65534, home /nonexistent in t/lib.sh's passwd): refused for its
 # uid before anything else is looked at
