@@ -166,7 +166,7 @@ pamh -u alice open >/dev/null
 is "$(cat $O/ran 2>/dev/null)" "" "a hook behind a world-writable directory does not run"
 like $LOG "not running unsafe hook '10W-evil': $T/gw is writable by group or others" \
 	"the refusal names the writable directory"
-rm -rf $T/gw
+rm -rf "${T:?}"/gw
 
 if is_root; then
 	rm -f $T/hooks/added/* $O/* $LOG

@@ -125,7 +125,7 @@ pr1=$!
 pamh -u alice -e XDG_SESSION_ID=r2 -t tty6 open wait:$O/go-r2 close >/dev/null &
 pr2=$!
 n=0; while [ "$(wc -l 2>/dev/null <$O/log)" != 2 ] && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done
-rm -rf $S
+rm -rf "${S:?}"
 pamh -u alice -e XDG_SESSION_ID=r3 -t tty7 open wait:$O/go-r3 close >/dev/null &
 pr3=$!
 n=0; while ! grep -q '^open r3' $O/log 2>/dev/null && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done
@@ -142,7 +142,7 @@ like $O/log '^close r2 0 true$' "... and the other lost session closes too, with
 is "$(find $S/sessions $S/users/alice -mindepth 1 | wc -l)" 0 "... leaving an empty tree"
 
 # an unsafe state directory is refused, and the login goes on
-rm -rf $S $O/* $LOG
+rm -rf "${S:?}" "${O:?}"/* "${LOG:?}"
 mkdir $T/elsewhere
 ln -s $T/elsewhere $S
 pamh -u alice -e XDG_SESSION_ID=h open >$T/res
@@ -161,7 +161,7 @@ if is_root; then
 	rm -f $LOG
 	pamh -u alice open >/dev/null
 	like $LOG "^err .*state $S refused: .*owned by uid 1500" "a state directory owned by a user is refused"
-	rm -rf $S
+	rm -rf "${S:?}"
 	mkdir -m 0755 $S
 	pamh -u alice -e XDG_SESSION_ID=i open close >/dev/null
 	like $O/log '^close i 0 true$' "a pre-existing root-owned 0755 state directory is used"

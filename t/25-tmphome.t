@@ -87,7 +87,7 @@ session alice b1 "mv $TH/alice $T/moved && ln -s $T/victim $TH/alice"
 victim >$T/victim.after
 is "$(cat $T/victim.after)" "$(cat $T/victim.before)" "home replaced by a symlink: nothing where it points is touched"
 like $LOG "tmphome $TH/alice is no longer a directory .*not removed" "... refused and logged"
-rm -f $TH/alice; rm -rf $T/moved; rm -f $TH/.polohook/alice
+rm -f $TH/alice; rm -rf "${T:?}"/moved; rm -f $TH/.polohook/alice
 
 # --- symlinks planted inside the home ----------------------------------------
 rm -f $LOG
@@ -116,7 +116,7 @@ like $LOG "mnt: a mount point, left in place" "... and that is logged"
 [ -d $TH/alice ] && pass "... and the home is left (with the mount point)" || fail "... and the home is left (with the mount point)"
 ls -A $TH/alice >$T/left
 is "$(cat $T/left)" "mnt" "... everything else in it is removed"
-rm -rf $TH/alice; rm -f $TH/.polohook/alice
+rm -rf "${TH:?}"/alice; rm -f $TH/.polohook/alice
 
 # --- paths that are not (or must not be treated as) temporary homes ---------
 rm -f $LOG
@@ -162,7 +162,7 @@ chown -R 1500:1500 $TH/.polohook/trash/alice.42
 LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
 	$B/polohookctl -c $T/ctl.conf gc >$T/gc.out 2>&1
 is "$(ls -A $TH/.polohook/trash)" "" "polohookctl gc empties the trash"
-rm -rf $TH/alice; rm -f $TH/.polohook/alice
+rm -rf "${TH:?}"/alice; rm -f $TH/.polohook/alice
 
 # --- a previous home that cannot be retired is still never handed on -------------
 rm -f $LOG
@@ -173,7 +173,7 @@ pamh -u alice -e XDG_SESSION_ID=e6 open >$T/res
 is "$(stat -c '%u %a' $TH/alice)" "0 700" "a previous home that cannot be retired is locked away (root's, 0700)"
 like $LOG "tmphome $TH/alice: the previous session's home could not be retired and is locked away \(root-only\); alice gets no home" "... and the log says so"
 chmod 0700 $TH/.polohook/trash
-rm -rf $TH/alice; rm -f $TH/.polohook/alice
+rm -rf "${TH:?}"/alice; rm -f $TH/.polohook/alice
 
 # --- a home owned by another uid -------------------------------------------------
 rm -f $LOG
@@ -183,7 +183,7 @@ like $LOG "tmphome $TH/alice is owned by uid 1501, recorded for 1500, asked for 
 rm -f $LOG
 pamh -u alice -e XDG_SESSION_ID=f2 open >$T/res
 like $LOG "tmphome $TH/alice: owned by uid 1501, not by alice: refused" "an existing home of another uid is refused at login"
-rm -rf $TH/alice; rm -f $TH/.polohook/alice
+rm -rf "${TH:?}"/alice; rm -f $TH/.polohook/alice
 
 # --- a FIFO where the home should be ---------------------------------------------
 rm -f $LOG
@@ -206,7 +206,7 @@ session alice g1 "setpriv --reuid=1500 --regid=1500 --clear-groups sleep 30 & ec
 [ -d $TH/alice ] && pass "a home whose user still runs processes is kept" || fail "a home whose user still runs processes is kept"
 like $LOG "tmphome $TH/alice: uid 1500 still has processes: left for polohookctl gc" "... and the log says why"
 kill $(cat $T/pids) 2>/dev/null; sleep 0.1
-rm -rf $TH/alice; rm -f $TH/.polohook/alice
+rm -rf "${TH:?}"/alice; rm -f $TH/.polohook/alice
 
 # a process whose main thread has exited reads "State: Z" in
 # /proc/PID/status while its other thread still works in the home
@@ -221,7 +221,7 @@ is "$(sed -n 's/^State:\t\(.\).*/\1/p' /proc/$lp/status 2>&1)" "Z" \
 like $LOG "tmphome $TH/alice: uid 1500 still has processes: left for polohookctl gc" "... and the log says why"
 unlike $LOG "tmphome $TH/alice: removed" "... and does not say it was removed"
 kill $lp 2>/dev/null; sleep 0.1
-rm -rf $TH/alice; rm -f $TH/.polohook/alice $T/pids
+rm -rf "${TH:?}"/alice; rm -f $TH/.polohook/alice $T/pids
 
 # --- the disk fills up while the home is copied from skel --------------------
 rm -f $LOG

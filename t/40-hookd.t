@@ -383,7 +383,7 @@ HPIDS=""
 kill -0 "$W" 2>/dev/null; is $? 1 "worker gone"
 
 # --- ack = early, max_conns ---
-rm -rf "$T/home/alice"
+rm -rf "${T:?}/home/alice"
 L2=$T/early.log
 start_hookd "$T/early.conf" "$L2"
 r=$(req 14344 tls "{\"Command\":\"Create-Home\",\"Params\":\"$T/home/alice,1500,1500\"}")

@@ -142,7 +142,7 @@ is "$(on 1 cat /home/alice/many/f3999)" 3999 "... with their content"
 is "$(on 1 ls -A /home)" alice "... and the leftover is gone"
 like $T/hookd1.log "home /home/alice: removing /home/.polohook-new.alice, left unfinished" \
 	"hookd logged that it removed the dead creator's leftover"
-rm -rf $T/skel/many
+rm -rf "${T:?}"/skel/many
 
 # --- a full disk ------------------------------------------------------------
 # node 2's /home becomes a tiny tmpfs; the skel gets a file bigger than it

@@ -10,7 +10,7 @@ B=$TOP/build
 T=$(mktemp -d /tmp/polohook-cluster.XXXXXX)
 chmod 0755 "$T"
 . "$TOP/t/cluster.sh"
-trap 'cluster_teardown; rm -rf "$T"' EXIT
+trap 'cluster_teardown; rm -rf "${T:?}"' EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
 NSSW=$(find /usr/lib /lib -name libnss_wrapper.so 2>/dev/null | head -n1)
