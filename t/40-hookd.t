@@ -81,7 +81,7 @@ idle_ms = 5000
 EOF
 	chmod 0644 "$1"
 }
-conf "$T/hookd.conf" 14343 13370 "$T/skel" done 16
+conf "$T/hookd.conf" 14343 13370 "$T/skel" "done" 16
 conf "$T/early.conf" 14344 13371 "$T/bigskel" early 2
 
 # hookd CONF LOG: start one, wait until its worker runs; $HPID is its pid.
@@ -163,10 +163,10 @@ like "$L" "request from 127\.0\.0\.1:[0-9]+ \[CN=client\]: user alice uid 1500 g
 # --- refusals: nothing created ---
 r=$(ch "/root,0,0"); is "$r" '{"Error":"uid below min_uid"}' "uid 0 refused"
 r=$(ch "$T/home/low,500,500"); is "$r" '{"Error":"uid below min_uid"}' "uid 500 refused"
-mkdir -m 0755 $T/th
+mkdir -m 0755 "$T"/th
 r=$(ch "$T/th/alice,1500,1500"); is "$r" '{"Error":"a temporary home here"}' "a home below this node's tmphome root refused"
 like "$L" "uid 1500 home $T/th/alice: refused: below this node's tmphome $T/th" "... and logged"
-is "$(ls -A $T/th)" "" "... and nothing made there"
+is "$(ls -A "$T"/th)" "" "... and nothing made there"
 ln -s "$T/th" "$T/thlink"	# root-owned: the trusted walk follows it
 r=$(ch "$T/thlink/tina,1506,1506")
 is "$r" '{"Error":"a temporary home here"}' "a home below a root-owned symlink to the tmphome root refused"
@@ -198,9 +198,9 @@ r=$(ch "$T/home/../home/bob,1501,1501")
 case $r in '{"Error":'*) pass "unclean path refused ($r)" ;; *) fail "unclean path: $r" ;; esac
 
 # --- TLS: no certificate, a foreign CA ---
-r=$(req 14343 nocert '{"Command":"Create-Home","Params":"'$T'/home/bob,1501,1501"}')
+r=$(req 14343 nocert '{"Command":"Create-Home","Params":"'"$T"'/home/bob,1501,1501"}')
 case $r in NOREPLY*) pass "no client certificate: no reply ($r)" ;; *) fail "no cert: $r" ;; esac
-r=$(req 14343 evil '{"Command":"Create-Home","Params":"'$T'/home/bob,1501,1501"}')
+r=$(req 14343 evil '{"Command":"Create-Home","Params":"'"$T"'/home/bob,1501,1501"}')
 case $r in NOREPLY*) pass "foreign CA: no reply ($r)" ;; *) fail "foreign CA: $r" ;; esac
 [ ! -e "$T/home/bob" ]; is $? 0 "nothing made without a valid certificate"
 like "$L" 'handshake failed' "handshake failures logged"
@@ -272,13 +272,13 @@ SP=$!
 sleep 0.2
 WPID=$(pgrep -P "$HPID" | head -n1)
 KID=$(pgrep -P "$WPID" | head -n1)
-is "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/$WPID/status 2>&1)" \
+is "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/"$WPID"/status 2>&1)" \
 	"65534 65534 65534 65534" "worker runs as nobody"
-is "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/$KID/status 2>&1)" \
+is "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/"$KID"/status 2>&1)" \
 	"65534 65534 65534 65534" "connection child runs as nobody"
-is "$(awk '/^Groups:/ { print $2 }' /proc/$WPID/status 2>&1)" "" \
+is "$(awk '/^Groups:/ { print $2 }' /proc/"$WPID"/status 2>&1)" "" \
 	"worker has no supplementary groups"
-is "$(awk '/^NoNewPrivs:/ { print $2 }' /proc/$KID/status 2>&1)" "1" \
+is "$(awk '/^NoNewPrivs:/ { print $2 }' /proc/"$KID"/status 2>&1)" "1" \
 	"connection child has no_new_privs"
 is "$(ch "$T/home/alice,1500,1500")" "$OK_EXISTS" "served while a silent client hangs"
 wait $SP
@@ -348,7 +348,7 @@ LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
 is "$?" 1 "a second hookd on the same address and port does not start"
 like "$T/second.log" 'listen on TCP 127.0.0.1:14343: Address already in use' \
 	"... (the port is not shared after the move)"
-conf "$T/listen.conf" 14345 13372 "$T/skel" done 4
+conf "$T/listen.conf" 14345 13372 "$T/skel" "done" 4
 sed -i 's/^port = 14345$/&\nlisten = 127.0.0.2/' "$T/listen.conf"
 MPID=$HPID
 start_hookd "$T/listen.conf" "$T/listen.log"
@@ -357,7 +357,7 @@ is "$(listening 14345)" "127.0.0.2:14345" "a hookd with listen = 127.0.0.2 liste
 is "$(tcp_try 127.0.0.2 14345)" "connected" "... a client reaches it at 127.0.0.2"
 is "$(tcp_try 127.0.0.1 14345)" "Connection refused" "... and not at 127.0.0.1"
 kill -TERM "$LPID"; wait "$LPID" 2>/dev/null
-conf "$T/far.conf" 14346 13373 "$T/skel" done 4
+conf "$T/far.conf" 14346 13373 "$T/skel" "done" 4
 sed -i 's/^port = 14346$/&\nlisten = 10.9.9.9/' "$T/far.conf"
 LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
 	timeout 10 "$H" -c "$T/far.conf" -f 2>"$T/far.log"
@@ -419,7 +419,7 @@ LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
 	timeout 10 "$H" -c "$T/bad.conf" -f 2>"$T/bad.log"
 is $? 1 "bad config: exit 1"
 like "$T/bad.log" "$T/bad.conf:2: " "bad config: file:line on stderr"
-conf "$T/root.conf" 14345 13372 "$T/skel" done 4
+conf "$T/root.conf" 14345 13372 "$T/skel" "done" 4
 sed -i 's/^user = nobody/user = root/' "$T/root.conf"
 LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
 	timeout 10 "$H" -c "$T/root.conf" -f 2>"$T/root.log"

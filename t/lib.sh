@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # t/lib.sh — shared by the shell tests: TAP helpers and a throwaway PAM
 # setup (service dir, hook tree, fake users) that touches nothing outside
 # its own temporary directory.
