@@ -72,6 +72,15 @@ pamh -u alice -e POLO_SESSION_ID=z1 close >/dev/null
 kill $zp 2>/dev/null; wait $zp 2>/dev/null
 
 # helper: a session of USER opened and closed, with something done in between
+# sh $T/as_alice PID: wait (bounded) until PID runs as alice: a process started
+# in the background has not always dropped to her uid when the session
+# closes, and a busy machine makes that likely
+cat >"$T"/as_alice <<'EOS'
+_w=0
+while [ "$(stat -c %u /proc/"$1" 2>/dev/null)" != 1500 ] && [ $_w -lt 200 ]; do
+	sleep 0.05; _w=$((_w + 1))
+done
+EOS
 session() {	# session USER ID CMD
 	rm -f "$O"/go
 	pamh -u "$1" -e XDG_SESSION_ID="$2" open wait:"$O"/go close >"$T"/res."$2" &
@@ -149,7 +158,7 @@ touch "$O"/go-e2; wait $pe
 
 # --- processes linger after logout (as systemd --user does) ---------------------
 rm -f "$LOG"
-session alice e3 "setpriv --reuid=1500 --regid=1500 --clear-groups sh -c 'cd $TH/alice && exec sleep 30' & echo \$! >>$T/pids; echo secret >$TH/alice/diary"
+session alice e3 "setpriv --reuid=1500 --regid=1500 --clear-groups sh -c 'cd $TH/alice && exec sleep 30' & echo \$! >>$T/pids; echo secret >$TH/alice/diary; sh $T/as_alice \$!"
 [ -e "$TH"/alice/diary ] && pass "a home whose user still has processes is kept at logout" || fail "a home whose user still has processes is kept at logout"
 pamh -u alice -e XDG_SESSION_ID=e4 open >/dev/null
 [ -e "$TH"/alice/diary ] && fail "the next login of that account never sees the previous session's files" || pass "the next login of that account never sees the previous session's files"
@@ -202,7 +211,7 @@ service statedir="$T"/state tmphome="$TH" skel="$T"/skel umask=077
 
 # --- the user still has processes at logout ---------------------------------------
 rm -f "$LOG"
-session alice g1 "setpriv --reuid=1500 --regid=1500 --clear-groups sleep 30 & echo \$! >>$T/pids"
+session alice g1 "setpriv --reuid=1500 --regid=1500 --clear-groups sleep 30 & echo \$! >>$T/pids; sh $T/as_alice \$!"
 [ -d "$TH"/alice ] && pass "a home whose user still runs processes is kept" || fail "a home whose user still runs processes is kept"
 like "$LOG" "tmphome $TH/alice: uid 1500 still has processes: left for polohookctl gc" "... and the log says why"
 xargs -r kill <"$T"/pids 2>/dev/null; sleep 0.1
