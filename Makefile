@@ -1,7 +1,8 @@
 # polohook — build, test and install. See README.md.
 #
 #   make            build lib/libpolohook.a, pam_polohook.so, polohook-run
-#   make check      install missing Debian test packages (as root), build, run t/
+#   make check      install missing Debian test packages (as root), shellcheck
+#                   every shell script, build, run t/
 #   make demo       a login and a logout through the real PAM library
 #   make bench      the benchmark tables against the peers (root; QUICK=1
 #                   for a short try; writes bench/RESULTS.md)
@@ -67,6 +68,12 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer \
 HARDEN  := -U_FORTIFY_SOURCE -fstack-protector-strong -fstack-clash-protection
 MODULE_LDFLAGS :=
 endif
+# Control-flow protection (Intel CET: IBT and shadow stack markings) where
+# the compiler has it (gcc 12 and clang 14 do on x86_64; others build
+# without it). hardening-check's "Control flow integrity" needs it.
+CF_PROTECTION := $(shell $(CC) -fcf-protection -E -x c /dev/null \
+		   >/dev/null 2>&1 && echo -fcf-protection)
+HARDEN  += $(CF_PROTECTION)
 # CPPFLAGS, CFLAGS and LDFLAGS are the packager's (dpkg-buildflags: see
 # debian/rules), added to ours.
 ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) $(CPPFLAGS) $(CFLAGS) -D_GNU_SOURCE \
@@ -142,10 +149,22 @@ deps:
 
 # The suite, then every fuzz target for a short smoke run (and its saved
 # crashes replayed): a parser change that crashes at once fails check.
-check: deps
+check: deps shellcheck
 	$(MAKE) WERROR=1 tests
 	prove -f t/
 	$(MAKE) fuzz-smoke FUZZ_SMOKE_SECONDS=3
+
+# Every shell script of the tree (tools/shell-scripts.sh: tests, tools,
+# bench, examples, hooks, debian/ maintainer scripts when there are any)
+# through shellcheck; a warning or an error fails (.shellcheckrc has the
+# settings). Its style notes (A && B || C, single quotes meant to stay
+# unexpanded, functions only called from a trap) are shown with
+# SHELLCHECK_SEVERITY=style.
+SHELLCHECK_SEVERITY ?= warning
+shellcheck:
+	@command -v shellcheck >/dev/null || \
+	    { echo "shellcheck: not installed (make deps as root)"; exit 1; }
+	sh tools/shell-scripts.sh | xargs shellcheck -S $(SHELLCHECK_SEVERITY)
 
 demo: deps
 	$(MAKE) all $(B)/t/pamh
@@ -312,4 +331,4 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all tests deps check check-asan fuzz fuzz-build fuzz-smoke demo bench \
-	install clean deb check-system
+	install clean deb check-system shellcheck

@@ -46,7 +46,7 @@ cleanup() {
 	done
 	mountpoint -q "$MNT" 2>/dev/null && umount "$MNT"
 	for ns in $NETNS; do ip netns del "$ns" 2>/dev/null || :; done
-	rm -rf "$T"
+	rm -rf "${T:?}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE

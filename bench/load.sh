@@ -40,7 +40,7 @@ cleanup() {
 	# shellcheck disable=SC2086 # a list of pids
 	stop_pids $PIDS
 	mountpoint -q "$T/homes" 2>/dev/null && umount "$T/homes"
-	rm -rf "$T"
+	rm -rf "${T:?}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE

@@ -34,7 +34,7 @@ cleanup() {
 	[ -z "$SINK" ] || { kill "$SINK" 2>/dev/null; wait "$SINK" 2>/dev/null; }
 	# the mounts are this namespace's only: what matters is the directory
 	umount -l "$T" 2>/dev/null
-	rm -rf "$T"
+	rm -rf "${T:?}"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE

@@ -73,7 +73,7 @@ BWARN="-std=gnu11 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes
 
 W=$(mktemp -d /tmp/polobench-run.XXXXXX)
 export W
-trap 'rm -rf "$W"' EXIT
+trap 'rm -rf "${W:?}"' EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
 START=$(date +%s)

@@ -64,7 +64,7 @@ fi
 umask 077
 mkdir -p "$dir"
 tmp=$(mktemp -d "$dir/.make-certs.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "${tmp:?}"' EXIT
 trap 'exit 130' INT TERM
 log=$tmp/openssl.log
 

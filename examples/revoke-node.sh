@@ -36,7 +36,7 @@ done
 
 umask 077
 tmp=$(mktemp -d "$dir/.revoke-node.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "${tmp:?}"' EXIT
 trap 'exit 130' INT TERM
 log=$tmp/openssl.log
 run() {

@@ -9,7 +9,9 @@
  *    if that user exists, min_uid <= uid <= max_uid, its passwd home equals the path
  *    asked for byte for byte, and its primary gid equals the gid asked for;
  *  - the home's parent is reached through a trusted walk (root-owned
- *    directories only) and the home is made in that directory fd;
+ *    directories only) and the home is made in that directory fd, never
+ *    if that directory is the tmphome root or below it (compared by
+ *    device and inode, not by name);
  *  - an existing home is never touched (no chown, no chmod, no copy);
  *  - homes are made only by polo_home_make_at (root's while being filled
  *    under a temporary name, handed to the user and renamed into place
@@ -184,6 +186,45 @@ static void create(struct job *j, int parentfd, const char *name,
 	answer(j, -r, NULL, "cannot create: %s", strerror(-r));
 }
 
+/* Is the home's parent, open at pfd, this node's tmphome root or a
+ * directory below it, however the path asked for spells it (a root-owned
+ * symlink, a bind mount)? The string test in decide() sees one spelling
+ * only; this compares the directories (device, inode). A home made there
+ * would be unrecorded, and pam_polohook would keep it forever. true:
+ * refused (logged, answered). */
+static bool in_tmphome(struct job *j, int pfd, const struct polo_conf *c)
+{
+	struct stat top;
+	int fd, r;
+
+	if (c->tmphome[0] == '\0')
+		return false;
+	fd = open(c->tmphome, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return false;	/* no root here: nothing is below it */
+	if (fd < 0) {
+		r = -errno;
+	} else {
+		r = fstat(fd, &top) < 0 ? -errno : polo_dir_within(pfd, &top);
+		close(fd);
+	}
+	if (r == 0)
+		return false;
+	if (r == 1) {
+		polo_log(j->lg, LOG_WARNING, "uid %u home %.200s: refused: below "
+			 "this node's tmphome %.200s (the same directory under "
+			 "another name; temporary homes are made at login, "
+			 "never by hookd)", j->q->uid, j->q->home, c->tmphome);
+		answer(j, EPERM, NULL, "a temporary home here");
+	} else {
+		polo_log(j->lg, LOG_WARNING, "uid %u home %.200s: refused: "
+			 "cannot tell whether it is below the tmphome %.200s: %s",
+			 j->q->uid, j->q->home, c->tmphome, strerror(-r));
+		answer(j, -r, NULL, "cannot check the tmphome root");
+	}
+	return true;
+}
+
 /* The checks on the home's place, then exists/create. */
 static void place(struct job *j, const struct passwd *pw,
 		  const struct polo_conf *c)
@@ -216,6 +257,10 @@ static void place(struct job *j, const struct passwd *pw,
 			 "parent directory: %.300s", j->q->uid, j->q->home, why);
 		answer(j, -r, NULL, "parent directory %s",
 		       r == -ENOENT ? "does not exist" : "not trusted");
+		return;
+	}
+	if (in_tmphome(j, pfd, c)) {
+		close(pfd);
 		return;
 	}
 	for (int tries = 0; tries < 2; tries++) {

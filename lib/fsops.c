@@ -31,6 +31,7 @@
 #include <linux/magic.h>
 
 #include "fsops.h"
+#include "fsutil.h"
 
 #define COPY_CHUNK	32768	/* bytes per read(2) */
 #define STATUS_MAX	4096	/* "Uid:" is in the first few hundred bytes */
@@ -638,21 +639,23 @@ static int uid_in_status(const char *buf, uid_t uid)
 	return 0;
 }
 
-static int pid_has_uid(int procfd, const char *pid, uid_t uid)
+/* DIR/status, NUL-terminated, into buf (STATUS_MAX bytes). 0 or -errno
+ * (-ENOENT or -ESRCH: the task is gone). */
+static int read_status(int dirfd, const char *dir, char *buf)
 {
-	char path[NAME_MAX + 16], buf[STATUS_MAX];
+	char path[NAME_MAX + 16];
 	size_t len = 0;
 	ssize_t n = 0;
 	int fd, r;
 
-	r = snprintf(path, sizeof path, "%s/status", pid);
+	r = snprintf(path, sizeof path, "%s/status", dir);
 	if (r < 0 || (size_t)r >= sizeof path)
 		return -ENAMETOOLONG;
-	fd = openat(procfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	while (len < sizeof buf - 1) {
-		n = read(fd, buf + len, sizeof buf - 1 - len);
+	while (len < STATUS_MAX - 1) {
+		n = read(fd, buf + len, STATUS_MAX - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -661,14 +664,73 @@ static int pid_has_uid(int procfd, const char *pid, uid_t uid)
 	}
 	r = n < 0 ? -errno : 0;
 	close(fd);
+	buf[len] = '\0';
+	return r;
+}
+
+/* A zombie (or a dead task) holds no file and no working directory. */
+static bool dead_task(const char *buf)
+{
+	return strstr(buf, "\nState:\tZ") != NULL ||
+	       strstr(buf, "\nState:\tX") != NULL;
+}
+
+struct tasks {
+	int fd;		/* /proc/PID/task */
+	uid_t uid;
+};
+
+/* One task of the process: 1 alive and running as the uid, 0 not (or
+ * gone meanwhile), -errno. */
+static int task_has_uid(void *ctx, const char *tid)
+{
+	const struct tasks *t = ctx;
+	char buf[STATUS_MAX];
+	int r;
+
+	if (tid[0] < '0' || tid[0] > '9')
+		return 0;
+	r = read_status(t->fd, tid, buf);
+	if (r == -ENOENT || r == -ESRCH)
+		return 0;
 	if (r < 0)
 		return r;
-	buf[len] = '\0';
-	/* a zombie (or a dead task) holds no file and no working directory:
-	 * it cannot be using a home, whoever has yet to reap it */
-	if (strstr(buf, "\nState:\tZ") != NULL ||
-	    strstr(buf, "\nState:\tX") != NULL)
-		return 0;
+	return dead_task(buf) ? 0 : uid_in_status(buf, t->uid);
+}
+
+/* When the main thread of a process calls pthread_exit(), /proc/PID shows
+ * a zombie while the other threads run on, with the process's working
+ * directory and open files: the process is dead only when every one of
+ * its tasks is. Each task is asked for its own uids (a thread may have
+ * changed its own with a raw system call). */
+static int live_task_has_uid(int procfd, const char *pid, uid_t uid)
+{
+	char path[NAME_MAX + 16];
+	struct tasks t = { .fd = -1, .uid = uid };
+	int r;
+
+	r = snprintf(path, sizeof path, "%s/task", pid);
+	if (r < 0 || (size_t)r >= sizeof path)
+		return -ENAMETOOLONG;
+	t.fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		      O_CLOEXEC);
+	if (t.fd < 0)
+		return -errno;
+	r = polo_dir_each(t.fd, task_has_uid, &t);
+	close(t.fd);
+	return r;
+}
+
+static int pid_has_uid(int procfd, const char *pid, uid_t uid)
+{
+	char buf[STATUS_MAX];
+	int r;
+
+	r = read_status(procfd, pid, buf);
+	if (r < 0)
+		return r;
+	if (dead_task(buf))	/* the leader: perhaps not the whole process */
+		return live_task_has_uid(procfd, pid, uid);
 	return uid_in_status(buf, uid);
 }
 

@@ -47,7 +47,9 @@ int polo_rm_tree_at(int parentfd, const char *name, dev_t dev, ino_t ino,
 /* Does any process run with real, effective, saved or filesystem uid
  * `uid`? (/proc/<pid>/status) 1 yes, 0 no, -errno if /proc or a process
  * cannot be read (never "no" then). The caller's own process and zombies
- * (which hold no file any more) are not counted. */
+ * (which hold no file any more) are not counted; a process whose main
+ * thread has exited (a zombie leader) counts while any other of its
+ * threads (/proc/<pid>/task/<tid>) is alive. */
 int polo_uid_has_processes(uid_t uid);
 
 #endif

@@ -417,3 +417,45 @@ int polo_dir_each(int fd, int (*fn)(void *ctx, const char *name), void *ctx)
 		}
 	}
 }
+
+static bool same_dir(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+int polo_dir_within(int fd, const struct stat *top)
+{
+	struct stat st, up;
+	int cur, next, r = -ELOOP, i;
+
+	cur = openat(fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cur < 0)
+		return -errno;
+	if (fstat(cur, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (i = 0; i < PATH_MAX / 2; i++) {
+		if (same_dir(&st, top)) {
+			r = 1;
+			break;
+		}
+		next = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (next < 0 || fstat(next, &up) < 0) {
+			r = -errno;
+			if (next >= 0)
+				close(next);
+			break;
+		}
+		close(cur);
+		cur = next;
+		if (same_dir(&up, &st)) {	/* "/" is its own parent */
+			r = 0;
+			break;
+		}
+		st = up;
+	}
+out:
+	close(cur);
+	return r;
+}

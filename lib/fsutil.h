@@ -46,4 +46,11 @@ int polo_dir_each(int fd, int (*fn)(void *ctx, const char *name), void *ctx);
 int polo_write_new_at(int dirfd, const char *name, const void *buf,
 		      size_t len, mode_t mode);
 
+/* Is the directory open at fd the directory `top` (device and inode) or
+ * one below it? Walks up through ".." to "/", so the answer is about the
+ * directory itself, whatever name reached it (a symlink, a bind mount of
+ * top or of a directory above it). 1 yes, 0 no, -errno (-ELOOP past
+ * PATH_MAX / 2 levels). */
+int polo_dir_within(int fd, const struct stat *top);
+
 #endif

@@ -22,7 +22,8 @@ struct polo_tls_conf {
 	bool verify_name;	/* client: server cert SAN must match the address */
 };
 
-/* A server context: TLS 1.2 minimum (1.3 preferred by OpenSSL), the
+/* A server context: TLS 1.2 minimum (1.3 preferred by OpenSSL; in 1.2
+ * only ECDHE suites with AES-GCM or ChaCha20-Poly1305), the
  * client must present a certificate chaining to the CA
  * (SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT); certificates shaped
  * like the original polousers ones (RSA, X.509 v1, no extensions) are
@@ -52,9 +53,11 @@ int polo_tls_handshake(SSL *ssl, bool server, unsigned long deadline_ms,
 
 /* Write all of buf / read one message of at most max bytes (a peer sends
  * one JSON object per write and no terminator: read until the peer
- * closes, the object is complete by brace counting outside strings, or
- * max is reached), under the deadline. Return bytes, or -ETIMEDOUT /
- * -EMSGSIZE / -EPROTO (why filled). */
+ * closes, the object is complete by brace counting outside strings, the
+ * first byte that is not blank is not '{' (what was read is returned for
+ * the caller to reject, without waiting for more), or max is reached),
+ * under the deadline. Return bytes, or -ETIMEDOUT / -EMSGSIZE / -EPROTO
+ * (why filled). */
 int polo_tls_write_all(SSL *ssl, const char *buf, size_t len,
 		       unsigned long deadline_ms, char *why, size_t whylen);
 int polo_tls_read_msg(SSL *ssl, char *buf, size_t max,

@@ -306,6 +306,7 @@ struct srv {
 	SSL_CTX *ctx;
 	enum srv_mode mode;
 	size_t max;		/* read_msg's limit */
+	unsigned long rd_ms;	/* read_msg's deadline (default LONG_MS) */
 };
 struct srv_res {
 	int hs, rd, wr;
@@ -320,10 +321,11 @@ struct cli {
 	unsigned long hs_ms, rd_ms;
 	const char *parts[3];	/* written one by one, with pauses */
 	enum cli_end end;	/* after writing: close_notify, or TCP EOF */
+	const char *tls12;	/* TLS 1.2 only, offering these suites */
 };
 struct cli_res {
 	int hs, wr, rd;
-	char why[512], subject[256], small[6], reply[2048];
+	char why[512], subject[256], small[6], reply[2048], cipher[64];
 };
 
 /* Wait (bounded) until the peer closes the TCP connection. */
@@ -349,7 +351,8 @@ static void serve(SSL *ssl, const struct srv *sv, struct srv_res *res)
 		drain_raw(SSL_get_fd(ssl));
 		return;
 	}
-	res->rd = polo_tls_read_msg(ssl, buf, sv->max, polo_now_ms() + LONG_MS,
+	res->rd = polo_tls_read_msg(ssl, buf, sv->max, polo_now_ms() +
+				    (sv->rd_ms ? sv->rd_ms : LONG_MS),
 				    res->why, sizeof res->why);
 	if (res->rd < 0)
 		return;
@@ -440,10 +443,15 @@ static void client(const struct cli *c, struct cli_res *res)
 	must(ssl != NULL && SSL_set_fd(ssl, fd) == 1, "SSL_new");
 	must(polo_tls_expect_peer(ssl, c->peer ? c->peer : "127.0.0.1",
 				  c->verify_name) == 0, "expect_peer");
+	if (c->tls12 != NULL)	/* a peer older than our own policy */
+		must(SSL_set_max_proto_version(ssl, TLS1_2_VERSION) == 1 &&
+		     SSL_set_cipher_list(ssl, c->tls12) == 1, "TLS 1.2 suites");
 	res->hs = polo_tls_handshake(ssl, false, polo_now_ms() +
 				     (c->hs_ms ? c->hs_ms : LONG_MS),
 				     res->why, sizeof res->why);
 	check_queue();
+	(void)snprintf(res->cipher, sizeof res->cipher, "%s %s",
+		       SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 	if (res->hs == 0)
 		client_talk(ssl, c, res);
 	SSL_free(ssl);
@@ -517,6 +525,8 @@ struct ctxs {
 	SSL_CTX *cli_other;	/* a certificate of CA 2, trusting CA 1 */
 	SSL_CTX *cli_v1;	/* the RSA v1 client */
 	SSL_CTX *cli_nocert;	/* trusts CA 1, presents nothing */
+	SSL_CTX *srv_v1;	/* a server with the RSA v1 certificate */
+	SSL_CTX *srv_cbc;	/* node1, TLS 1.2 CBC suites only (not ours) */
 };
 
 /* A round trip of `parts` joined: both sides handshake, the server reads
@@ -584,9 +594,26 @@ static void test_ends(const struct ctxs *x)
 	struct cli_res cr;
 
 	run_case(&sv, &c, &sr, &cr);
-	is_int(sr.rd, 5, "not JSON: read until the peer's close_notify");
+	is_int(sr.rd, 5, "not JSON, then the peer's close_notify: read");
 	is_str(sr.msg, "hello", "and returned for the caller to reject");
 	is_str(cr.reply, "hello", "the client still reads after close_notify");
+
+	/* the client waits for the echo, so the server's read must end
+	 * by itself: before, it waited for the client until LONG_MS */
+	c.parts[0] = " \r\nnot json at all";
+	c.end = CLI_WAIT;
+	run_case(&sv, &c, &sr, &cr);
+	is_int(sr.rd, 18, "not JSON, the peer waiting: returned at once");
+	is_str(sr.msg, " \r\nnot json at all", "... with what was read");
+	is_str(cr.reply, " \r\nnot json at all", "... and the client gets the echo");
+
+	c.parts[0] = "{\"User\"";
+	sv.rd_ms = SHORT_MS;
+	run_case(&sv, &c, &sr, &cr);
+	is_int(sr.rd, -ETIMEDOUT, "a truncated object still waits for the "
+	       "rest until the deadline");
+	is_str(sr.why, "read timed out", "... and why says so");
+	sv.rd_ms = 0;
 
 	c.parts[0] = "{\"a\":";
 	c.end = CLI_SHUT_WR;
@@ -703,6 +730,54 @@ static void test_accepts(const struct ctxs *x)
 		 "an RSA X.509 v1 client certificate of our CA is accepted");
 }
 
+/* TLS 1.2: only ECDHE with AEAD, offered and accepted; TLS 1.3 as before. */
+static void test_suites(const struct ctxs *x)
+{
+	struct srv sv = { .ctx = x->srv1, .max = 1024 };
+	struct cli c = { .ctx = x->cli2, .verify_name = true,
+			 .parts = { M1 } };
+	struct srv_res sr;
+	struct cli_res cr;
+
+	run_case(&sv, &c, &sr, &cr);
+	is_str(cr.cipher, "TLSv1.3 TLS_AES_256_GCM_SHA384",
+	       "TLS 1.3 is preferred, with its default suite");
+	c.tls12 = "AES128-SHA";
+	server_refuses(&sv, &c, "no shared cipher",
+		       "a TLS 1.2 client offering only AES128-SHA is refused");
+	c.tls12 = "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:"
+		  "ECDHE-RSA-AES128-SHA256";
+	server_refuses(&sv, &c, "no shared cipher",
+		       "... and one offering only ECDHE with CBC suites");
+	c.tls12 = "ALL";
+	run_case(&sv, &c, &sr, &cr);
+	is_str(cr.cipher, "TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256",
+	       "a TLS 1.2 client offering everything gets ECDHE with AES-GCM");
+
+	/* the original polousers peers: RSA keys, X.509 v1 */
+	c.ctx = x->cli_v1;
+	run_case(&sv, &c, &sr, &cr);
+	ok(cr.hs == 0 && sr.hs == 0 && strcmp(cr.reply, M1) == 0,
+	   "the RSA X.509 v1 client in TLS 1.2 still talks to an EC node");
+	is_str(sr.subject, "CN=oldclient,O=polousers", "... seen as itself");
+	sv.ctx = x->srv_v1;
+	c.verify_name = false;	/* a v1 certificate has no SAN */
+	c.tls12 = "DEFAULT";
+	run_case(&sv, &c, &sr, &cr);
+	ok(cr.hs == 0 && sr.hs == 0 && strcmp(cr.reply, M1) == 0,
+	   "RSA v1 client and RSA v1 server in TLS 1.2 interoperate");
+	is_str(cr.cipher, "TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256",
+	       "... with ECDHE-RSA and AES-GCM");
+
+	/* our client: a TLS 1.2 server with only CBC suites is refused */
+	sv.ctx = x->srv_cbc;
+	c.ctx = x->cli2;
+	c.verify_name = true;
+	c.tls12 = NULL;
+	client_refuses(&sv, &c, "handshake failure",
+		       "our client refuses a server offering only CBC suites");
+}
+
 static void test_timeouts(const struct ctxs *x)
 {
 	struct srv sv = { .ctx = x->srv1, .mode = SRV_SILENT };
@@ -778,6 +853,25 @@ static SSL_CTX *nocert_ctx(void)
 	return ctx;
 }
 
+/* node1's certificate with a policy that is not ours: TLS 1.2 at most,
+ * ECDHE-ECDSA with CBC only (what hookd offered before, among others). */
+static SSL_CTX *cbc_server_ctx(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	must(ctx != NULL &&
+	     SSL_CTX_use_certificate_chain_file(ctx, at("c1/node1.pem")) == 1 &&
+	     SSL_CTX_use_PrivateKey_file(ctx, at("c1/node1.key"),
+					 SSL_FILETYPE_PEM) == 1 &&
+	     SSL_CTX_load_verify_file(ctx, at("c1/ca.pem")) == 1 &&
+	     SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) == 1 &&
+	     SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-SHA:"
+				     "ECDHE-ECDSA-AES256-SHA") == 1,
+	     "a TLS 1.2 CBC-only server context");
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return ctx;
+}
+
 static void make_ctxs(struct ctxs *x)
 {
 	const char *ca = at("c1/ca.pem");
@@ -792,6 +886,8 @@ static void make_ctxs(struct ctxs *x)
 	x->cli_other = good(false, ca, at("c2/other.pem"), at("c2/other.key"));
 	x->cli_v1 = good(false, ca, at("v1.pem"), at("v1.key"));
 	x->cli_nocert = nocert_ctx();
+	x->srv_v1 = good(true, ca, at("v1.pem"), at("v1.key"));
+	x->srv_cbc = cbc_server_ctx();
 	is_int(cap.n, 0, "contexts that work log nothing");
 	check_queue();
 }
@@ -807,6 +903,8 @@ static void free_ctxs(struct ctxs *x)
 	SSL_CTX_free(x->cli_other);
 	SSL_CTX_free(x->cli_v1);
 	SSL_CTX_free(x->cli_nocert);
+	SSL_CTX_free(x->srv_v1);
+	SSL_CTX_free(x->srv_cbc);
 }
 
 static void listen_loopback(void)
@@ -890,6 +988,7 @@ int main(int argc, char **argv)
 	test_ends(&x);
 	test_refusals(&x);
 	test_accepts(&x);
+	test_suites(&x);
 	test_timeouts(&x);
 	free_ctxs(&x);
 	close(lfd);

@@ -57,30 +57,30 @@ done
 # Not through on(): a backgrounded function is a subshell, and $! must be
 # the responder itself (ip netns exec execs it).
 responder() {
-	ip netns exec $P-n$1 $D listen node$1 polousers ${2:-} 2>>$T/r$1.log &
-	eval R$1=$!
+	ip netns exec $P-n"$1" "$D" listen node"$1" polousers "${2:-}" 2>>"$T"/r"$1".log &
+	eval R"$1"=$!
 	RPIDS="$RPIDS $!"
 	_i=0
-	while ! grep -q '^listening$' $T/r$1.log 2>/dev/null && [ $_i -lt 200 ]; do
+	while ! grep -q '^listening$' "$T"/r"$1".log 2>/dev/null && [ $_i -lt 200 ]; do
 		sleep 0.05; _i=$((_i + 1))
 	done
 }
 stop_responder() {
-	eval _p=\$R$1
-	kill -TERM $_p; wait $_p
+	_p=; eval _p=\$R"$1"
+	kill -TERM "$_p"; wait "$_p"
 	RPIDS=$(echo " $RPIDS " | sed "s/ $_p / /")
 }
 # ask K ARGS...: discovery from node K, addresses sorted, then "done N".
 ask() {
 	_k=$1; shift
-	on $_k $D ask "$@" >$T/ask.out 2>$T/ask.err
+	on "$_k" "$D" ask "$@" >"$T"/ask.out 2>"$T"/ask.err
 	_rc=$?
-	{ grep -v '^done' $T/ask.out | sort; grep '^done' $T/ask.out; } | paste -sd' '
+	{ grep -v '^done' "$T"/ask.out | sort; grep '^done' "$T"/ask.out; } | paste -sd' '
 	return $_rc
 }
 # udp K ADDR HEX: from node K, one datagram to ADDR:1337; the reply, or
 # "none" when nothing came back within 300 ms.
-cat >$T/udp.py <<'EOP'
+cat >"$T"/udp.py <<'EOP'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(0.3)
@@ -90,7 +90,7 @@ try:
 except socket.timeout:
     print("none")
 EOP
-udp() { _k=$1; shift; on $_k $PY $T/udp.py "$@"; }
+udp() { _k=$1; shift; on "$_k" $PY "$T"/udp.py "$@"; }
 hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 # pad N: a Request-For polousers of exactly N bytes
 pad() {
@@ -99,7 +99,7 @@ pad() {
 }
 
 for k in 1 2 3; do responder $k; done
-is "$(grep -c '^listening$' $T/r1.log $T/r2.log $T/r3.log | paste -sd' ')" \
+is "$(grep -c '^listening$' "$T"/r1.log "$T"/r2.log "$T"/r3.log | paste -sd' ')" \
 	"$T/r1.log:1 $T/r2.log:1 $T/r3.log:1" "three responders listen"
 
 is "$(ask 1 polousers 300 3000)" "$A1 $A2 $A3 done 3" \
@@ -109,12 +109,12 @@ is "$(ask 2 polousers 300 3000)" "$A1 $A2 $A3 done 3" "... and so does node 2"
 # Early end. With an idle gap of 5 s the discovery could only finish
 # within the 4 s guard by stopping once every expected node answered: this
 # proves the early stop without asserting how fast the code is.
-out=$(timeout 4 ip netns exec $P-n1 $D ask polousers 5000 10000 - $A1 $A2 $A3 2>/dev/null)
+out=$(timeout 4 ip netns exec $P-n1 "$D" ask polousers 5000 10000 - $A1 $A2 $A3 2>/dev/null)
 is "$?:$(echo "$out" | tail -n1)" "0:done 3" \
 	"with every node expected, discovery ends as soon as all answered"
 
 is "$(ask 1 nosuchservice 300 3000)" "done 0" "a service nobody offers: no node"
-like $T/r2.log 'ignoring a datagram from 10\.231\.0\.11:[0-9]+: service nosuchservice is not offered here' \
+like "$T"/r2.log 'ignoring a datagram from 10\.231\.0\.11:[0-9]+: service nosuchservice is not offered here' \
 	"... the responders log why they stayed silent (debug)"
 
 # Marco, unicast: Polo with the node's hostname
@@ -129,7 +129,7 @@ is "$(udp 2 $A1 "$(hex "$(pad 4096)")" | grep -c OK)" 1 \
 	"a request of exactly 4096 bytes is answered"
 
 # Garbage: none of it is answered, all of it is logged, the node serves on.
-: >$T/r1.log
+: >"$T"/r1.log
 n=0
 for g in "$(hex '{"Command": "Marco"')" \
 	"$(hex "$(pad 4097)")" "$(hex "$(pad 5000)")" \
@@ -143,17 +143,17 @@ for g in "$(hex '{"Command": "Marco"')" \
 	n=$((n + 1))
 	is "$(udp 2 $A1 "$g")" none "garbage datagram $n gets no answer"
 done
-is "$(grep -c 'ignoring .*from 10\.231\.0\.12:' $T/r1.log)" $n \
+is "$(grep -c 'ignoring .*from 10\.231\.0\.12:' "$T"/r1.log)" $n \
 	"each one is logged at debug level with its sender"
-like $T/r1.log 'ignoring an oversized datagram \(4097 bytes\) from 10\.231\.0\.12:' \
+like "$T"/r1.log 'ignoring an oversized datagram \(4097 bytes\) from 10\.231\.0\.12:' \
 	"... oversized ones as such"
-kill -0 $R1 2>/dev/null; is $? 0 "the responder is still running"
+kill -0 "$R1" 2>/dev/null; is $? 0 "the responder is still running"
 is "$(ask 2 polousers 300 3000)" "$A1 $A2 $A3 done 3" "... and still answers"
 
 # A node whose responder is gone is simply missing.
 stop_responder 3
 is "$(ask 1 polousers 300 3000)" "$A1 $A2 done 2" "a stopped node is missing"
-out=$(timeout 4 ip netns exec $P-n1 $D ask polousers 300 3000 - $A1 $A2 $A3 2>/dev/null)
+out=$(timeout 4 ip netns exec $P-n1 "$D" ask polousers 300 3000 - $A1 $A2 $A3 2>/dev/null)
 is "$?:$(echo "$out" | tail -n1)" "0:done 2" \
 	"... and, expected but silent, costs only the idle gap"
 
@@ -163,7 +163,7 @@ is "$?:$(echo "$out" | tail -n1)" "0:done 2" \
 ip -n $P-n3 route del 224.0.0.0/4 dev eth0
 ask 3 polousers 300 3000 >/dev/null; rc=$?
 is $rc 1 "no multicast route and no interface: discovery fails"
-like $T/ask.err 'cannot send to 224\.0\.0\.112:1337 .*set \[discovery\] interface' \
+like "$T"/ask.err 'cannot send to 224\.0\.0\.112:1337 .*set \[discovery\] interface' \
 	"... and says to set [discovery] interface"
 is "$(ask 3 polousers 300 3000 eth0)" "$A1 $A2 done 2" \
 	"with the interface set, discovery works without a route"
@@ -175,10 +175,10 @@ if [ "${POLO_BUILD:-build}" = build-asan ]; then
 	skip "valgrind and ASan do not mix (POLO_BUILD=build-asan)"
 elif command -v valgrind >/dev/null; then
 	on 1 valgrind -q --leak-check=full --errors-for-leak-kinds=all \
-		--error-exitcode=99 $D ask polousers 300 3000 - $A1 $A2 $A3 \
-		>$T/vg.out 2>$T/vg.err
-	is "$?:$(tail -n1 $T/vg.out)" "0:done 3" "ask under valgrind: no error, no leak"
-	grep -v '^<7>' $T/vg.err | sed 's/^/# /'
+		--error-exitcode=99 "$D" ask polousers 300 3000 - $A1 $A2 $A3 \
+		>"$T"/vg.out 2>"$T"/vg.err
+	is "$?:$(tail -n1 "$T"/vg.out)" "0:done 3" "ask under valgrind: no error, no leak"
+	grep -v '^<7>' "$T"/vg.err | sed 's/^/# /'
 else
 	skip "valgrind not installed"
 fi

@@ -9,87 +9,89 @@ service timeout=1
 # A hook that hangs: SIGTERM to its process group at the deadline.
 hook added 10W-hang "trap 'echo TERM >>$O/hang; exit 0' TERM; echo \$\$ >>$T/pids; sleep 100 & echo \$! >>$T/pids; wait"
 hook added 20W-after "echo after >>$O/after"
-pamh -u alice open >$T/res
-is "$(cat $T/res)" "open: Success" "a hanging W hook does not hang the login"
-is "$(cat $O/hang)" "TERM" "it got SIGTERM at the deadline"
-like $LOG "^err .*hook 10W-hang timed out after 1 s, terminated with SIGTERM" "the timeout is logged"
-is "$(cat $O/after)" "after" "the walk went on"
+pamh -u alice open >"$T"/res
+is "$(cat "$T"/res)" "open: Success" "a hanging W hook does not hang the login"
+is "$(cat "$O"/hang)" "TERM" "it got SIGTERM at the deadline"
+like "$LOG" "^err .*hook 10W-hang timed out after 1 s, terminated with SIGTERM" "the timeout is logged"
+is "$(cat "$O"/after)" "after" "the walk went on"
 
 # One that ignores SIGTERM: SIGKILL after the grace period.
-rm -f $T/hooks/added/* $O/* $LOG
+rm -f "$T"/hooks/added/* "$O"/* "$LOG"
 hook added 10W-stubborn "trap '' TERM; echo \$\$ >>$T/pids; while :; do sleep 0.1; done"
-pamh -u alice open >$T/res
-is "$(cat $T/res)" "open: Success" "a W hook ignoring SIGTERM does not hang the login"
-like $LOG "^err .*hook 10W-stubborn timed out after 1 s, killed with SIGKILL" "it is killed with SIGKILL, and that is logged"
-pid=$(head -n1 $T/pids)
+pamh -u alice open >"$T"/res
+is "$(cat "$T"/res)" "open: Success" "a W hook ignoring SIGTERM does not hang the login"
+like "$LOG" "^err .*hook 10W-stubborn timed out after 1 s, killed with SIGKILL" "it is killed with SIGKILL, and that is logged"
+pid=$(head -n1 "$T"/pids)
 if kill -0 "$pid" 2>/dev/null; then fail "the stubborn hook is gone"; else pass "the stubborn hook is gone"; fi
 
 # One that starts a daemon which keeps stdout open.
-rm -f $T/hooks/added/* $O/* $LOG
+rm -f "$T"/hooks/added/* "$O"/* "$LOG"
 service timeout=30
 hook added 10W-daemon "sleep 100 & echo \$! >>$T/pids; echo started; exit 0"
-pamh -u alice -F open >$T/res
-is "$(head -n1 $T/res)" "open: Success" "a hook whose daemon keeps stdout open does not hang the login"
-like $LOG "^info .*10W-daemon: started" "its output up to its exit is logged"
-like $LOG "^info .*hook 10W-daemon exited with status 0" "it is reported as exited 0 (not timed out)"
+pamh -u alice -F open >"$T"/res
+is "$(head -n1 "$T"/res)" "open: Success" "a hook whose daemon keeps stdout open does not hang the login"
+like "$LOG" "^info .*10W-daemon: started" "its output up to its exit is logged"
+like "$LOG" "^info .*hook 10W-daemon exited with status 0" "it is reported as exited 0 (not timed out)"
 
 # Megabytes of output: bounded in the log, and the hook is not blocked.
-rm -f $T/hooks/added/* $O/* $LOG
+rm -f "$T"/hooks/added/* "$O"/* "$LOG"
 hook added 10W-loud "yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx | head -c 5000000; echo done >$O/loud"
-pamh -u alice open >$T/res
-is "$(cat $O/loud)" "done" "a hook printing 5 MB runs to its end"
-n=$(grep -c '10W-loud: x' $LOG)
+pamh -u alice open >"$T"/res
+is "$(cat "$O"/loud)" "done" "a hook printing 5 MB runs to its end"
+n=$(grep -c '10W-loud: x' "$LOG")
 [ "$n" -gt 0 ] && [ "$n" -le 256 ] && pass "at most 256 of its lines are logged ($n)" || fail "at most 256 of its lines are logged ($n)"
-like $LOG "^warning .*hook 10W-loud: [0-9]+ more bytes of output not logged" "the rest is counted, not logged"
+like "$LOG" "^warning .*hook 10W-loud: [0-9]+ more bytes of output not logged" "the rest is counted, not logged"
 
 # Long lines and control characters.
-rm -f $T/hooks/added/* $LOG
+rm -f "$T"/hooks/added/* "$LOG"
 hook added 10W-weird 'printf "a\033[31mred\tb\n"; head -c 2000 /dev/zero | tr "\0" y; echo'
 pamh -u alice open >/dev/null
-like $LOG "10W-weird: a\?\[31mred b$" "control characters in output are made harmless"
-n=$(grep -c '10W-weird: yyy' $LOG)
+like "$LOG" "10W-weird: a\?\[31mred b$" "control characters in output are made harmless"
+n=$(grep -c '10W-weird: yyy' "$LOG")
 is "$n" "4" "a 2000-byte line is logged in bounded pieces"
 
 # A hook killed by a signal, one that cannot be executed.
-rm -f $T/hooks/added/* $LOG
+rm -f "$T"/hooks/added/* "$LOG"
 hook added 10W-segv 'kill -SEGV $$'
-printf '#!/nonexistent/interpreter\n' >$T/hooks/added/20W-badinterp
-chmod 0755 $T/hooks/added/20W-badinterp
-pamh -u alice open >$T/res
-is "$(cat $T/res)" "open: Success" "crashing and unrunnable hooks do not fail the default session"
-like $LOG "^err .*hook 10W-segv killed by signal 11 \(Segmentation fault\)" "death by signal is logged"
-like $LOG "^err .*hook 20W-badinterp could not be run: No such file or directory" "an exec failure is logged with its reason"
+printf '#!/nonexistent/interpreter\n' >"$T"/hooks/added/20W-badinterp
+chmod 0755 "$T"/hooks/added/20W-badinterp
+pamh -u alice open >"$T"/res
+is "$(cat "$T"/res)" "open: Success" "crashing and unrunnable hooks do not fail the default session"
+like "$LOG" "^err .*hook 10W-segv killed by signal 11 \(Segmentation fault\)" "death by signal is logged"
+like "$LOG" "^err .*hook 20W-badinterp could not be run: No such file or directory" "an exec failure is logged with its reason"
 
 # The host's SIGCHLD: ignored, or a handler that reaps everything.
-rm -f $T/hooks/added/* $LOG
+rm -f "$T"/hooks/added/* "$LOG"
 hook added 10W-three 'exit 3'
 for how in ign reaper; do
-	rm -f $LOG
-	pamh -u alice -S $how -F open close >$T/res
-	like $LOG "hook 10W-three exited with status 3" "SIGCHLD $how: the hook's exit status is still seen"
-	like $T/res '^sigchld: unchanged$' "SIGCHLD $how: the host's disposition is restored"
-	like $T/res '^children: none$' "SIGCHLD $how: no child left"
+	rm -f "$LOG"
+	pamh -u alice -S $how -F open close >"$T"/res
+	like "$LOG" "hook 10W-three exited with status 3" "SIGCHLD $how: the hook's exit status is still seen"
+	like "$T"/res '^sigchld: unchanged$' "SIGCHLD $how: the host's disposition is restored"
+	like "$T"/res '^children: none$' "SIGCHLD $how: no child left"
 done
 
 # 1000 sessions in one process: no fd, no child, no zombie left.
-rm -f $T/hooks/added/* $LOG
+rm -f "$T"/hooks/added/* "$LOG"
+# fds_unchanged NAME: the harness's "fds: before N after M" line has M = N
+fds_unchanged() {
+	_b=$(sed -n 's/^fds: before \([0-9]*\) after [0-9]*$/\1/p' "$T"/res)
+	_a=$(sed -n 's/^fds: before [0-9]* after \([0-9]*\)$/\1/p' "$T"/res)
+	is "${_a:-x}" "${_b:-y}" "$1"
+}
 hook added 10W-true 'exit 0'
 hook removed 10W-true 'exit 0'
-pamh -u alice -n 1000 -F open close >$T/res
-like $T/res '^cycles: 1000, failed: 0$' "1000 open/close cycles succeed"
-fds=$(sed -n 's/^fds: before \([0-9]*\) after \([0-9]*\)$/\1 \2/p' $T/res)
-set -- $fds
-is "${2:-x}" "${1:-y}" "1000 cycles leave the number of open fds unchanged"
-like $T/res '^children: none$' "1000 cycles leave no child and no zombie"
+pamh -u alice -n 1000 -F open close >"$T"/res
+like "$T"/res '^cycles: 1000, failed: 0$' "1000 open/close cycles succeed"
+fds_unchanged "1000 cycles leave the number of open fds unchanged"
+like "$T"/res '^children: none$' "1000 cycles leave no child and no zombie"
 
 # With D and batch hooks too (the detached jobs are not our children).
 hook added 20D-det 'exit 0'
 hook added 30-batch 'exit 0'
-pamh -u alice -n 50 -F open close >$T/res
-like $T/res '^cycles: 50, failed: 0$' "50 cycles with D and batch hooks succeed"
-fds=$(sed -n 's/^fds: before \([0-9]*\) after \([0-9]*\)$/\1 \2/p' $T/res)
-set -- $fds
-is "${2:-x}" "${1:-y}" "... leave the open fds unchanged"
-like $T/res '^children: none$' "... and leave no child"
+pamh -u alice -n 50 -F open close >"$T"/res
+like "$T"/res '^cycles: 50, failed: 0$' "50 cycles with D and batch hooks succeed"
+fds_unchanged "... leave the open fds unchanged"
+like "$T"/res '^children: none$' "... and leave no child"
 
 done_testing

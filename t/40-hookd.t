@@ -37,6 +37,12 @@ trap 'exit 1' INT TERM HUP PIPE
 rmdir "$T/home/alice" "$T/home/bob"
 echo "low:x:500:500:Low:$T/home/low:/bin/sh" >>"$T/passwd"
 echo "low:x:500:" >>"$T/group"
+# homes whose parent is the tmphome root, or below it, under other names
+cat >>"$T/passwd" <<EOP
+tina:x:1506:1506::$T/thlink/tina:/bin/sh
+uma:x:1507:1507::$T/sublink/uma:/bin/sh
+EOP
+printf 'tina:x:1506:\numa:x:1507:\n' >>"$T/group"
 
 # Certificates: the cluster CA with a node and a client; another CA.
 sh "$TOP/examples/make-certs.sh" "$T/tls" node=127.0.0.1 client >/dev/null
@@ -71,11 +77,11 @@ ack = $5
 user = nobody
 max_conns = $6
 handshake_ms = 500
-idle_ms = 3000
+idle_ms = 5000
 EOF
 	chmod 0644 "$1"
 }
-conf "$T/hookd.conf" 14343 13370 "$T/skel" done 16
+conf "$T/hookd.conf" 14343 13370 "$T/skel" "done" 16
 conf "$T/early.conf" 14344 13371 "$T/bigskel" early 2
 
 # hookd CONF LOG: start one, wait until its worker runs; $HPID is its pid.
@@ -146,8 +152,8 @@ is "$(stat -c '%u:%g %a' "$T/home/alice" 2>&1)" "1500:1500 700" \
 is "$(cat "$T/home/alice/.profile" 2>&1)" "PS1=x" "skel copied"
 is "$(stat -c '%u:%g' "$T/home/alice/.profile" "$T/home/alice/.config/app/rc" \
 	"$T/home/alice/.config" 2>&1 | sort -u)" "1500:1500" "skel content is alice's"
-before=$(stat -c '%i %Y %Z' "$T/home/alice")
 touch "$T/home/alice/mine"; chown 1500:1500 "$T/home/alice/mine"; chmod 0711 "$T/home/alice"
+before=$(stat -c '%i %Y %Z' "$T/home/alice")
 is "$(ch "$T/home/alice,1500,1500")" "$OK_EXISTS" "alice again: exists"
 is "$(stat -c '%i %Y %Z %a' "$T/home/alice")" "$before 711" "existing home not touched"
 chmod 0700 "$T/home/alice"
@@ -157,10 +163,22 @@ like "$L" "request from 127\.0\.0\.1:[0-9]+ \[CN=client\]: user alice uid 1500 g
 # --- refusals: nothing created ---
 r=$(ch "/root,0,0"); is "$r" '{"Error":"uid below min_uid"}' "uid 0 refused"
 r=$(ch "$T/home/low,500,500"); is "$r" '{"Error":"uid below min_uid"}' "uid 500 refused"
-mkdir -m 0755 $T/th
+mkdir -m 0755 "$T"/th
 r=$(ch "$T/th/alice,1500,1500"); is "$r" '{"Error":"a temporary home here"}' "a home below this node's tmphome root refused"
 like "$L" "uid 1500 home $T/th/alice: refused: below this node's tmphome $T/th" "... and logged"
-is "$(ls -A $T/th)" "" "... and nothing made there"
+is "$(ls -A "$T"/th)" "" "... and nothing made there"
+ln -s "$T/th" "$T/thlink"	# root-owned: the trusted walk follows it
+r=$(ch "$T/thlink/tina,1506,1506")
+is "$r" '{"Error":"a temporary home here"}' "a home below a root-owned symlink to the tmphome root refused"
+like "$L" "uid 1506 home $T/thlink/tina: refused: below this node's tmphome $T/th \(the same directory under another name" \
+	"... and logged"
+is "$(ls -A "$T/th")" "" "... and nothing made in the tmphome root"
+mkdir -m 0755 "$T/th/sub"
+ln -s "$T/th/sub" "$T/sublink"
+r=$(ch "$T/sublink/uma,1507,1507")
+is "$r" '{"Error":"a temporary home here"}' "a home in a directory below the tmphome root, through a symlink, refused"
+is "$(ls -A "$T/th/sub")" "" "... and nothing made there"
+rmdir "$T/th/sub"
 [ ! -e "$T/home/low" ]; is $? 0 "nothing made for low"
 # nobody (65534, home /nonexistent in t/lib.sh's passwd): refused for its
 # uid before anything else is looked at
@@ -180,9 +198,9 @@ r=$(ch "$T/home/../home/bob,1501,1501")
 case $r in '{"Error":'*) pass "unclean path refused ($r)" ;; *) fail "unclean path: $r" ;; esac
 
 # --- TLS: no certificate, a foreign CA ---
-r=$(req 14343 nocert '{"Command":"Create-Home","Params":"'$T'/home/bob,1501,1501"}')
+r=$(req 14343 nocert '{"Command":"Create-Home","Params":"'"$T"'/home/bob,1501,1501"}')
 case $r in NOREPLY*) pass "no client certificate: no reply ($r)" ;; *) fail "no cert: $r" ;; esac
-r=$(req 14343 evil '{"Command":"Create-Home","Params":"'$T'/home/bob,1501,1501"}')
+r=$(req 14343 evil '{"Command":"Create-Home","Params":"'"$T"'/home/bob,1501,1501"}')
 case $r in NOREPLY*) pass "foreign CA: no reply ($r)" ;; *) fail "foreign CA: $r" ;; esac
 [ ! -e "$T/home/bob" ]; is $? 0 "nothing made without a valid certificate"
 like "$L" 'handshake failed' "handshake failures logged"
@@ -197,6 +215,33 @@ is "$(ch "$T/home/alice,1500,1500")" "$OK_EXISTS" "serving after garbage"
 r=$(req 14343 half '{"Command":"Create-Home","Par')
 case $r in '{"Error":"'*|NOREPLY*) pass "truncated: error or close ($r)" ;; *) fail "truncated: $r" ;; esac
 is "$(ch "$T/home/alice,1500,1500")" "$OK_EXISTS" "serving after truncated"
+# openssl s_client as the peer: it sends TEXT and keeps its end open
+# (stdin is a FIFO held open by a sleep), so only hookd can end the
+# connection. sclient TEXT OUT: OUT gets the reply, OUT.ms how long until
+# the connection ended.
+sclient() {
+	rm -f "$T/sc.in"; mkfifo "$T/sc.in"
+	sh -c 'printf "%s" "$1"; exec sleep 15' sh "$1" >"$T/sc.in" &
+	_wp=$!
+	_t0=$(date +%s%N)
+	timeout 20 openssl s_client -connect 127.0.0.1:14343 -quiet \
+		-cert "$T/tls/client.pem" -key "$T/tls/client.key" \
+		-CAfile "$T/tls/ca.pem" <"$T/sc.in" >"$2" 2>"$2.err"
+	echo $(( ($(date +%s%N) - _t0) / 1000000 )) >"$2.ms"
+	kill "$_wp" 2>/dev/null; wait "$_wp" 2>/dev/null
+}
+sclient 'not json at all' "$T/nj.out"
+like "$T/nj.out" '^\{"Error":"not JSON: .*near '"'not'"'"}$' \
+	"input that can never be a request ('not json at all'): an {\"Error\": ...} answer"
+ms=$(cat "$T/nj.out.ms")
+[ "$ms" -lt 2500 ] && pass "... and hookd closes well before idle_ms (5 s): ${ms} ms" ||
+	fail "... and hookd closes well before idle_ms (5 s): ${ms} ms"
+like "$L" "request from 127\.0\.0\.1:[0-9]+ \[CN=client\]: invalid request: " "... logged with the peer"
+sclient '{"User"' "$T/tr.out"
+ms=$(cat "$T/tr.out.ms")
+[ "$ms" -ge 4500 ] && pass "a truncated {\"User\" still waits for the rest until idle_ms (${ms} ms)" ||
+	fail "a truncated {\"User\" still waits for the rest until idle_ms (${ms} ms)"
+like "$L" "request from 127\.0\.0\.1:[0-9]+ \[CN=client\]: no request: read timed out" "... then it is cut, logged"
 big=$($PY -c 'print("{\"Command\":\"Create-Home\",\"Params\":\"" + "a" * 5000 + "\"}")')
 r=$(req 14343 tls "$big")
 case $r in '{"Error":"'*|NOREPLY*) pass "5000 bytes: error or close ($r)" ;; *) fail "oversized: $r" ;; esac
@@ -204,19 +249,36 @@ is "$(ch "$T/home/alice,1500,1500")" "$OK_EXISTS" "serving after oversized"
 r=$(ch "$T/home/al,ice,1500,1500")
 case $r in '{"Error":"'*) pass "comma in home refused" ;; *) fail "comma: $r" ;; esac
 
+# --- TLS 1.2: only ECDHE with AEAD ---
+# tls12 CIPHER: the TLS 1.2 suite s_client agreed on, or "refused"
+tls12() {
+	timeout 20 openssl s_client -connect 127.0.0.1:14343 -brief -tls1_2 \
+		-cipher "$1" -cert "$T/tls/client.pem" -key "$T/tls/client.key" \
+		-CAfile "$T/tls/ca.pem" </dev/null >"$T/s12.out" 2>&1
+	sed -n 's/^Ciphersuite: //p' "$T/s12.out" | grep . ||
+		{ grep -q 'handshake failure' "$T/s12.out" && echo refused; }
+}
+is "$(tls12 AES128-SHA)" "refused" "TLS 1.2 with AES128-SHA: refused"
+is "$(tls12 ECDHE-ECDSA-AES128-SHA)" "refused" "TLS 1.2 with ECDHE-ECDSA-AES128-SHA (CBC): refused"
+is "$(tls12 ECDHE-ECDSA-AES256-SHA384)" "refused" "TLS 1.2 with ECDHE-ECDSA-AES256-SHA384 (CBC): refused"
+is "$(tls12 ECDHE-ECDSA-AES128-GCM-SHA256)" "ECDHE-ECDSA-AES128-GCM-SHA256" \
+	"TLS 1.2 with ECDHE-ECDSA-AES128-GCM-SHA256 (AEAD): accepted"
+is "$(tls12 ECDHE-ECDSA-CHACHA20-POLY1305)" "ECDHE-ECDSA-CHACHA20-POLY1305" \
+	"TLS 1.2 with ECDHE-ECDSA-CHACHA20-POLY1305 (AEAD): accepted"
+
 # --- a silent client: cut after handshake_ms, others served meanwhile ---
 req 14343 silent x >"$T/silent.out" &
 SP=$!
 sleep 0.2
 WPID=$(pgrep -P "$HPID" | head -n1)
 KID=$(pgrep -P "$WPID" | head -n1)
-is "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/$WPID/status 2>&1)" \
+is "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/"$WPID"/status 2>&1)" \
 	"65534 65534 65534 65534" "worker runs as nobody"
-is "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/$KID/status 2>&1)" \
+is "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/"$KID"/status 2>&1)" \
 	"65534 65534 65534 65534" "connection child runs as nobody"
-is "$(awk '/^Groups:/ { print $2 }' /proc/$WPID/status 2>&1)" "" \
+is "$(awk '/^Groups:/ { print $2 }' /proc/"$WPID"/status 2>&1)" "" \
 	"worker has no supplementary groups"
-is "$(awk '/^NoNewPrivs:/ { print $2 }' /proc/$KID/status 2>&1)" "1" \
+is "$(awk '/^NoNewPrivs:/ { print $2 }' /proc/"$KID"/status 2>&1)" "1" \
 	"connection child has no_new_privs"
 is "$(ch "$T/home/alice,1500,1500")" "$OK_EXISTS" "served while a silent client hangs"
 wait $SP
@@ -286,7 +348,7 @@ LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
 is "$?" 1 "a second hookd on the same address and port does not start"
 like "$T/second.log" 'listen on TCP 127.0.0.1:14343: Address already in use' \
 	"... (the port is not shared after the move)"
-conf "$T/listen.conf" 14345 13372 "$T/skel" done 4
+conf "$T/listen.conf" 14345 13372 "$T/skel" "done" 4
 sed -i 's/^port = 14345$/&\nlisten = 127.0.0.2/' "$T/listen.conf"
 MPID=$HPID
 start_hookd "$T/listen.conf" "$T/listen.log"
@@ -295,7 +357,7 @@ is "$(listening 14345)" "127.0.0.2:14345" "a hookd with listen = 127.0.0.2 liste
 is "$(tcp_try 127.0.0.2 14345)" "connected" "... a client reaches it at 127.0.0.2"
 is "$(tcp_try 127.0.0.1 14345)" "Connection refused" "... and not at 127.0.0.1"
 kill -TERM "$LPID"; wait "$LPID" 2>/dev/null
-conf "$T/far.conf" 14346 13373 "$T/skel" done 4
+conf "$T/far.conf" 14346 13373 "$T/skel" "done" 4
 sed -i 's/^port = 14346$/&\nlisten = 10.9.9.9/' "$T/far.conf"
 LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
 	timeout 10 "$H" -c "$T/far.conf" -f 2>"$T/far.log"
@@ -321,7 +383,7 @@ HPIDS=""
 kill -0 "$W" 2>/dev/null; is $? 1 "worker gone"
 
 # --- ack = early, max_conns ---
-rm -rf "$T/home/alice"
+rm -rf "${T:?}/home/alice"
 L2=$T/early.log
 start_hookd "$T/early.conf" "$L2"
 r=$(req 14344 tls "{\"Command\":\"Create-Home\",\"Params\":\"$T/home/alice,1500,1500\"}")
@@ -357,7 +419,7 @@ LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
 	timeout 10 "$H" -c "$T/bad.conf" -f 2>"$T/bad.log"
 is $? 1 "bad config: exit 1"
 like "$T/bad.log" "$T/bad.conf:2: " "bad config: file:line on stderr"
-conf "$T/root.conf" 14345 13372 "$T/skel" done 4
+conf "$T/root.conf" 14345 13372 "$T/skel" "done" 4
 sed -i 's/^user = nobody/user = root/' "$T/root.conf"
 LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group \
 	timeout 10 "$H" -c "$T/root.conf" -f 2>"$T/root.log"

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # t/cluster.sh — N test nodes on this machine, sourced after t/lib.sh:
 # network namespaces joined by a bridge in a switch namespace (nothing on
 # the host's network), each node with its own mount namespace holding a
@@ -47,7 +48,7 @@ cluster_setup() {
 	mkdir -p "$CMNT"
 	mount --bind "$CMNT" "$CMNT" && mount --make-private "$CMNT" || return 1
 	_k=1
-	while [ $_k -le $_cn ]; do
+	while [ $_k -le "$_cn" ]; do
 		ip netns add $CP-n$_k || return 1
 		CNETNS="$CNETNS $CP-n$_k"
 		ip link add eth0 netns $CP-n$_k type veth peer name p$_k netns $CP-sw
@@ -66,12 +67,12 @@ cluster_setup() {
 
 on() {
 	_k=$1; shift
-	nsenter --mount="$CMNT/n$_k.mnt" --net=/run/netns/$CP-n$_k "$@"
+	nsenter --mount="$CMNT/n$_k.mnt" --net=/run/netns/$CP-n"$_k" "$@"
 }
 
 bg_on() {
 	_k=$1; shift
-	nsenter --mount="$CMNT/n$_k.mnt" --net=/run/netns/$CP-n$_k "$@" &
+	nsenter --mount="$CMNT/n$_k.mnt" --net=/run/netns/$CP-n"$_k" "$@" &
 	BGPID=$!
 	CPIDS="$CPIDS $BGPID"
 }
@@ -130,7 +131,12 @@ cluster_start() {
 		_certs="$_certs node$_k=10.232.0.1$_k"
 		_k=$((_k + 1))
 	done
-	NSSENV="LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group"
+	# $NSSENV CMD...: CMD with the fake users (a file, so that nsenter can
+	# run it inside a node)
+	NSSENV=$T/nssenv
+	printf '#!/bin/sh\nexec env LD_PRELOAD="%s" NSS_WRAPPER_PASSWD="%s" NSS_WRAPPER_GROUP="%s" "$@"\n' \
+		"$NSSW" "$T/passwd" "$T/group" >"$NSSENV"
+	chmod 0755 "$NSSENV"
 	# shellcheck disable=SC2086 # a list of node=address words
 	sh "$TOP/examples/make-certs.sh" "$T/tls" $_certs >/dev/null
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # t/lib.sh — shared by the shell tests: TAP helpers and a throwaway PAM
 # setup (service dir, hook tree, fake users) that touches nothing outside
 # its own temporary directory.
@@ -42,11 +43,13 @@ need_cmds() {
 
 # A private world: $T/pam (service files), $T/hooks (hookdir), fake users
 # alice (uid 1500) and bob (1501) with homes under $T/home, logs in $T/log.
-T=$(mktemp -d /tmp/polotest.XXXXXX)
+# Every rm -r of a path built from a variable says ${VAR:?}: an empty one
+# must stop the test, never turn "$O/*" into "/*".
+T=$(mktemp -d /tmp/polotest.XXXXXX) || { echo "Bail out! mktemp -d failed"; exit 1; }
 chmod 0755 "$T"
 _cleanup() {
 	[ -f "$T/pids" ] && xargs -r kill -9 <"$T/pids" 2>/dev/null
-	rm -rf "$T"
+	rm -rf "${T:?}"
 }
 trap _cleanup EXIT
 mkdir -p "$T/pam" "$T/hooks/added" "$T/hooks/removed" \

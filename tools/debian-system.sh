@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # tools/debian-system.sh: a real Debian 12 system (systemd as PID 1,
 # logind, pam_systemd, sshd) booted in a container, for the system tests
 # (t/system/) and the logind benchmark (bench/logind.sh). Sourced; the

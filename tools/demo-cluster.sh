@@ -10,12 +10,17 @@ B=$TOP/build
 T=$(mktemp -d /tmp/polohook-cluster.XXXXXX)
 chmod 0755 "$T"
 . "$TOP/t/cluster.sh"
-trap 'cluster_teardown; rm -rf "$T"' EXIT
+trap 'cluster_teardown; rm -rf "${T:?}"' EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
 NSSW=$(find /usr/lib /lib -name libnss_wrapper.so 2>/dev/null | head -n1)
 [ -n "$NSSW" ] || { echo "demo-cluster: libnss_wrapper is needed"; exit 1; }
-NSSENV="LD_PRELOAD=$NSSW NSS_WRAPPER_PASSWD=$T/passwd NSS_WRAPPER_GROUP=$T/group"
+# $NSSENV CMD...: CMD with the fake users (a file, so that nsenter can
+# run it inside a node)
+NSSENV=$T/nssenv
+printf '#!/bin/sh\nexec env LD_PRELOAD="%s" NSS_WRAPPER_PASSWD="%s" NSS_WRAPPER_GROUP="%s" "$@"\n' \
+	"$NSSW" "$T/passwd" "$T/group" >"$NSSENV"
+chmod 0755 "$NSSENV"
 printf 'root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/nonexistent:/bin/sh\nalice:x:1500:1500:Alice:/home/alice:/bin/sh\n' >"$T/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\nalice:x:1500:\n' >"$T/group"
 mkdir -p "$T/skel/Documents" "$T/pam" "$T/hooks/added"
@@ -43,7 +48,7 @@ key = $T/tls/node$k.key
 [hookd]
 user = nobody
 EOC
-	bg_on $k env $NSSENV "$B/hookd" -c "$T/n$k.conf" -f 2>>"$T/hookd$k.log"
+	bg_on $k "$NSSENV" "$B/hookd" -c "$T/n$k.conf" -f 2>>"$T/hookd$k.log"
 done
 for k in 1 2 3; do
 	wait_listen $k 1343
@@ -63,7 +68,7 @@ for k in 1 2 3; do echo "   node $k: $(on $k ls -A /home | tr '\n' ' ')"; done
 echo
 echo "== alice logs in on node 1 (pam_open_session, then pam_close_session)"
 start=$(date +%s%3N)
-on 1 env $NSSENV "$B/t/pamh" -c "$T/pam" -s login -u alice -t tty1 -l "$T/log" \
+on 1 "$NSSENV" "$B/t/pamh" -c "$T/pam" -s login -u alice -t tty1 -l "$T/log" \
 	open close | sed 's/^/   /'
 echo "   ($(($(date +%s%3N) - start)) ms, discovery and three TLS requests included)"
 echo

@@ -6,7 +6,7 @@ set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 B=$TOP/build
 D=$(mktemp -d /tmp/polohook-demo.XXXXXX)
-trap 'rm -rf "$D"' EXIT
+trap 'rm -rf "${D:?}"' EXIT
 chmod 0755 "$D"
 mkdir -p "$D/pam" "$D/session.d/added" "$D/session.d/removed" \
 	"$D/session.d/scripts/start" "$D/home/alice"

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # t/system/lib.sh: the system tests' part; the container itself is
 # tools/debian-system.sh. Sourced by t/system/*.t after t/lib.sh.
 #
