@@ -428,7 +428,7 @@ like "$T/root.log" 'must not run as root' "user = root: explained"
 
 left=""
 for f in /proc/[0-9]*/cmdline; do
-	c=$(tr '\0' ' ' <"$f" 2>/dev/null)
+	c=$( { tr '\0' ' ' <"$f"; } 2>/dev/null)
 	case $c in "$H -c $T/"*) left="$left ${f%/cmdline}" ;; esac
 done
 is "$left" "" "no hookd process of this test left"
