@@ -469,6 +469,37 @@ static void fill_session(struct polo_session *s)
 	s->is_local = false;
 }
 
+/* polo_dir_within: by device and inode, whatever name reached the
+ * directory. */
+static void test_dir_within(void)
+{
+	struct stat top, root;
+	int fd;
+
+	put_dir(in_dir("dw"), 0755);
+	put_dir(in_dir("dw/top"), 0755);
+	put_dir(in_dir("dw/top/sub"), 0755);
+	put_dir(in_dir("dw/top2"), 0755);
+	put_link(in_dir("dw/top"), in_dir("dw/link"));
+	must(stat(in_dir("dw/top"), &top) == 0 && stat("/", &root) == 0,
+	     "stat");
+	fd = open(in_dir("dw/top"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	is_int(polo_dir_within(fd, &top), 1, "dir_within: the directory itself");
+	close(fd);
+	fd = open(in_dir("dw/link/sub"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	is_int(polo_dir_within(fd, &top), 1,
+	       "dir_within: below it, reached through a symlink");
+	is_int(polo_dir_within(fd, &root), 1, "dir_within: everything is below /");
+	close(fd);
+	fd = open(in_dir("dw/top2"), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	is_int(polo_dir_within(fd, &top), 0,
+	       "dir_within: a sibling with a longer name is not below it");
+	close(fd);
+	fd = open(in_dir("dw"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	is_int(polo_dir_within(fd, &top), 0, "dir_within: its parent is not");
+	close(fd);
+}
+
 static void test_env(void)
 {
 	static const char *const open_want[] = {
@@ -1177,6 +1208,7 @@ int main(void)
 	test_scan();
 	test_hook_check();
 	test_open_trusted();
+	test_dir_within();
 	test_env();
 	test_rhost();
 	test_user_names();
