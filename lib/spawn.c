@@ -9,13 +9,17 @@
  *  - the parent reaps exactly its own pid (never "any child"), and never
  *    waits without a deadline; it never waits for EOF on the output
  *    pipe (a daemon started by a hook may hold it forever);
- *  - SIGCHLD is SIG_DFL only between fork and reap, then restored.
+ *  - the host's SIGCHLD disposition is changed only when it would take our
+ *    child's exit from us (a handler, SIG_IGN, SA_NOCLDWAIT), only between
+ *    fork and reap, and restored; what the host missed meanwhile is made
+ *    up for then (sigchld_hold/sigchld_release).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -174,6 +178,74 @@ static int spawn_child(pid_t *pid, const char *path, char *const argv[],
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	return -r;
+}
+
+/* The host's SIGCHLD while a child of ours runs. At SIG_DFL it cannot
+ * touch our child: left alone. A handler could reap it (hosts that wait
+ * for any child), SIG_IGN or SA_NOCLDWAIT would have the kernel reap it:
+ * either way its status would be lost, so those are set to SIG_DFL until
+ * it is reaped. */
+struct sigchld_hold {
+	struct sigaction old;
+	bool changed;
+};
+
+static void sigchld_hold(struct sigchld_hold *h)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+	h->changed = false;
+	if (sigaction(SIGCHLD, NULL, &h->old) < 0 ||
+	    (h->old.sa_handler == SIG_DFL &&
+	     !(h->old.sa_flags & SA_NOCLDWAIT)))
+		return;
+	h->changed = sigaction(SIGCHLD, &dfl, NULL) == 0;
+}
+
+/* Give the host its disposition back, and what it missed meanwhile: a
+ * child of the host's own that ended while SIGCHLD was at SIG_DFL got no
+ * signal (SIG_DFL discards it), and under SIG_IGN or SA_NOCLDWAIT it was
+ * not reaped. So, with SIGCHLD blocked in this thread while we look:
+ * under SIG_IGN/SA_NOCLDWAIT the children that ended are reaped, as the
+ * kernel would have done (only those: the host asked for exactly that);
+ * under a handler, if a child of the host is waitable now, one SIGCHLD
+ * carrying its siginfo is queued to the process, and is delivered when the
+ * mask is restored. Queued while blocked, it merges with a SIGCHLD that
+ * came in the meantime (one pending instance per signal), so the handler
+ * runs once, not twice; at worst it runs for a child whose signal it
+ * already had and has not reaped yet, never not at all. */
+static void sigchld_release(const struct sigchld_hold *h)
+{
+	bool autoreap, handler;
+	sigset_t chld, mask;
+	siginfo_t si;
+	int flags = WEXITED | WNOHANG | WNOWAIT;
+
+	if (!h->changed)
+		return;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	(void)pthread_sigmask(SIG_BLOCK, &chld, &mask);
+	(void)sigaction(SIGCHLD, &h->old, NULL);
+	autoreap = h->old.sa_handler == SIG_IGN ||
+		   (h->old.sa_flags & SA_NOCLDWAIT);
+	handler = h->old.sa_handler != SIG_IGN &&
+		  h->old.sa_handler != SIG_DFL;
+	if (handler && !(h->old.sa_flags & SA_NOCLDSTOP))
+		flags |= WSTOPPED | WCONTINUED;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_ALL, 0, &si, flags) == 0 && si.si_pid != 0) {
+		if (handler) {
+			si.si_signo = SIGCHLD;
+			if (syscall(SYS_rt_sigqueueinfo, getpid(), SIGCHLD,
+				    &si) < 0)
+				(void)kill(getpid(), SIGCHLD);
+		}
+		if (autoreap)
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+	}
+	(void)pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
 
 /* The host may run with fds 0-2 closed, so a pipe or /dev/null of ours
@@ -357,7 +429,7 @@ static void supervise(const struct polo_spawn *sp, pid_t pid, int outfd,
 
 int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	struct sigchld_hold hold;
 	int outp[2] = { -1, -1 }, devnull = -1, r = 0;
 	pid_t pid;
 
@@ -370,7 +442,7 @@ int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res)
 	if ((r = lift_fd(&outp[0])) < 0 || (r = lift_fd(&outp[1])) < 0 ||
 	    (r = lift_fd(&devnull)) < 0)
 		goto out;
-	(void)sigaction(SIGCHLD, &dfl, &old);
+	sigchld_hold(&hold);
 	r = spawn_child(&pid, sp->path, sp->argv, sp->envp, devnull, outp[1]);
 	if (r == 0) {
 		/* our write end stays open until the child is reaped: else the
@@ -385,7 +457,7 @@ int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res)
 		res->reaped = true;
 		r = 0;
 	}
-	(void)sigaction(SIGCHLD, &old, NULL);
+	sigchld_release(&hold);
 out:
 	if (outp[0] >= 0)
 		close(outp[0]);
@@ -399,7 +471,7 @@ out:
 int polo_spawn_detached(const char *path, char *const argv[],
 			char *const envp[], const struct polo_log *lg)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	struct sigchld_hold hold;
 	char failmsg[PATH_MAX + 128];
 	int devnull, status = 0, e = 0;
 	pid_t pid;
@@ -415,7 +487,7 @@ int polo_spawn_detached(const char *path, char *const argv[],
 		e = errno;
 		goto out;
 	}
-	(void)sigaction(SIGCHLD, &dfl, &old);
+	sigchld_hold(&hold);
 	pid = fork();
 	if (pid == 0) {
 		/* the middle child: gone as soon as the grandchild exists */
@@ -429,7 +501,7 @@ int polo_spawn_detached(const char *path, char *const argv[],
 	else if (reap(pid, &status, 0) > 0 &&
 		 !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 		e = EAGAIN;	/* the middle child could not fork */
-	(void)sigaction(SIGCHLD, &old, NULL);
+	sigchld_release(&hold);
 	close(devnull);
 out:
 	if (e)

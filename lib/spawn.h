@@ -37,9 +37,11 @@ struct polo_result {
 
 /* Run sp->path in a new session, stdin /dev/null, stdout+stderr to the log,
  * no other fd, default signals; wait for it to exit, at most timeout_ms,
- * then SIGTERM its process group, SIGKILL grace_ms later. SIGCHLD is set to
- * SIG_DFL from fork to reap and then restored. Returns 0 with *res filled,
- * or -errno if it could not be started (nothing left behind). */
+ * then SIGTERM its process group, SIGKILL grace_ms later. The host's
+ * SIGCHLD is left alone at SIG_DFL; a handler, SIG_IGN or SA_NOCLDWAIT is
+ * set to SIG_DFL from spawn to reap and then restored, and what the host
+ * missed meanwhile is made up for (see spawn.c). Returns 0 with *res
+ * filled, or -errno if it could not be started (nothing left behind). */
 int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res);
 
 /* Start path fully detached: double fork, new session, stdio on /dev/null,

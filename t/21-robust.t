@@ -71,6 +71,23 @@ for how in ign reaper; do
 	like $T/res '^children: none$' "SIGCHLD $how: no child left"
 done
 
+# A child of the host's own that exits while a W hook runs: the host hears
+# of it as it would without the module (issue 11, item 2).
+rm -f $T/hooks/added/* $LOG
+hook added 10W-slow 'sleep 1; exit 5'
+pamh -u alice -S count fork:200 open reap >$T/res
+like $T/res '^open: Success$' "a host child exiting during a W hook: open succeeds"
+like $LOG "hook 10W-slow exited with status 5" "... the hook's own exit is still waited for and seen"
+like $T/res '^sigchld calls: 1$' "... the host's SIGCHLD handler ran once, for its own child"
+like $T/res '^reap: exited 7$' "... and the host reaps that child, with its status"
+like $T/res '^sigchld: unchanged$' "... and the handler is the host's again"
+pamh -u alice -S ign -F fork:200 open >$T/res
+like $T/res '^open: Success$' "SIGCHLD ignored, a host child exiting during a W hook: open succeeds"
+like $LOG "hook 10W-slow exited with status 5" "... the hook's exit is seen"
+like $T/res '^children: none$' "... and the host's child is not left a zombie (the host asked for them to be reaped)"
+pamh -u alice -S reaper -F fork:200 open >$T/res
+like $T/res '^children: none$' "a host that reaps every child in its handler: its child is reaped"
+
 # 1000 sessions in one process: no fd, no child, no zombie left.
 rm -f $T/hooks/added/* $LOG
 hook added 10W-true 'exit 0'
