@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/logind.sh — table 5: on a real Debian 12 system (systemd as PID 1,
+# bench/logind.sh — table 6: on a real Debian 12 system (systemd as PID 1,
 # logind, pam_systemd) with polohook installed from its packages, the time
 # from the end of a guest's last session to the removal of its temporary
 # home, with logind's defaults and with the kiosk's logind settings
@@ -59,7 +59,7 @@ stat3() {
 }
 {
 	cat <<EOF
-## Table 5: a temporary home after the last logout, under logind
+## Table 6: a temporary home after the last logout, under logind
 
 Seconds from the end of a guest's \`su -l\` session (the last one) to the
 removal of its temporary home, on a Debian 12 system booted in a

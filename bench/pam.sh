@@ -27,34 +27,8 @@ for m in pam_exec.so pam_script.so; do
 	[ -f "$SECDIR/$m" ] || { echo "pam.sh: no $SECDIR/$m" >&2; exit 1; }
 done
 
-T=$(mktemp -d /tmp/polobench.XXXXXX)
-SINK=""
-cleanup() {
-	set +e
-	[ -z "$SINK" ] || { kill "$SINK" 2>/dev/null; wait "$SINK" 2>/dev/null; }
-	# the mounts are this namespace's only: what matters is the directory
-	umount -l "$T" 2>/dev/null
-	rm -rf "${T:?}"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP PIPE
-# every hook's path must be root-owned, not g/o-writable
-mount -t tmpfs -o mode=0755 polobench "$T"
-# A syslog daemon's socket: a /dev of our own whose /dev/log is the
-# project's test sink (t/logsink.c), so that what every module logs costs
-# a datagram, as with a syslog daemon, instead of a failed connect (or,
-# for a module that asked for LOG_CONS, a write to the console).
-mkdir "$T/dev"
-for d in null zero full random urandom tty; do
-	touch "$T/dev/$d"
-	mount --bind "/dev/$d" "$T/dev/$d"
-done
-ln -s /proc/self/fd "$T/dev/fd"
-"$B/bench/logsink" "$T/dev/log" "$T/syslog" 7200 &
-SINK=$!
-i=0
-while [ ! -S "$T/dev/log" ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i + 1)); done
-mount --rbind "$T/dev" /dev
+. "$TOP/bench/world.sh"
+world polobench
 mkdir -p "$T/pam" "$T/out" "$T/drain" "$T/script0" "$T/script1" \
 	"$T/script10" "$T/floor"
 for d in hooks0 hooks1 probe w10 b10 d10; do
@@ -200,7 +174,6 @@ runcase() {
 	*)         "$PB" -c "$T/pam" -s "$1" -n "$N1" -w "$WARMUP" ;;
 	esac
 }
-field() { sed -n "s/.*[[:space:]]$1=\([0-9.]*\).*/\1/p"; }
 
 # Interleaved rounds: every case once per round, so that drift (frequency,
 # a noisy neighbour) spreads over all cases instead of hitting one.
@@ -214,12 +187,6 @@ while [ "$r" -le "$ROUNDS" ]; do
 	r=$((r + 1))
 done
 
-# median of the per-round values of FIELD for CASE
-med() {
-	field "$2" <"$T/raw.$1" | sort -n |
-		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
-div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 FLOOR=$(med floor median_ms)
 
 # shellcheck disable=SC3045 # dash, bash and busybox sh all have ulimit -n
@@ -236,8 +203,6 @@ RPF=$(div "$PF" "$FLOOR")
 RPP=$(div "$P1" "$PF")
 VERDICT=$(awk -v r="$R1" 'BEGIN { print (r <= 1.3) ? "met" : "NOT met" }')
 
-# cell CASE: "median (p99)"
-cell() { printf '%s (%s)' "$(med "$1" median_ms)" "$(med "$1" p99_ms)"; }
 # rat A B: median of A / median of B, as "1.23×"
 rat() { printf '%s×' "$(div "$(med "$1" median_ms)" "$(med "$2" median_ms)")"; }
 P0=$(med polo0 median_ms)

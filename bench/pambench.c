@@ -7,7 +7,7 @@
  *   pambench [COMMON] --fork PATH
  *   pambench [COMMON] [-u USER | -U PREFIX] --cmd PROG [ARG ...]
  *
- *   COMMON: [-n N] [-w WARMUP] [--drain DIR COUNT]
+ *   COMMON: [-n N] [-w WARMUP] [--drain DIR COUNT] [--rss MB]
  *
  * PAM mode: each timed pair is one pam_start_confdir (a private service
  * directory: nothing under /etc/pam.d is read), pam_open_session,
@@ -35,6 +35,11 @@
  * and every process started by the run has exited and been reaped, then
  * empties DIR. So no run's hooks compete with the next run for the CPU,
  * and nothing is left behind.
+ *
+ * --rss MB: before the first run, allocate MB MiB and write every page of
+ * it, so that this process is as large a host as an sshd or gdm that has
+ * grown to that resident size (what a fork of it must copy page tables
+ * for); it stays resident until exit.
  *
  * N runs (default 1000) are timed with CLOCK_MONOTONIC, after WARMUP
  * untimed ones (default 50). Output, one line on stdout:
@@ -79,6 +84,7 @@ struct opts {
 	const char *drain;	/* --drain DIR COUNT */
 	long drain_count;
 	long n, warmup;
+	long rss_mb;		/* --rss MB */
 };
 
 static int conv(int n, const struct pam_message **msg,
@@ -396,7 +402,7 @@ static void usage(void)
 		"       pambench [COMMON] --spawn PATH [--spawn PATH ...] [--nowait]\n"
 		"       pambench [COMMON] --fork PATH\n"
 		"       pambench [COMMON] [-u USER | -U PREFIX] --cmd PROG [ARG ...]\n"
-		"  COMMON: [-n N] [-w WARMUP] [--drain DIR COUNT]\n");
+		"  COMMON: [-n N] [-w WARMUP] [--drain DIR COUNT] [--rss MB]\n");
 	exit(2);
 }
 
@@ -429,6 +435,8 @@ static void parse(int argc, char **argv, struct opts *o)
 				usage();
 			o->drain = argv[++a];
 			o->drain_count = parse_count(argv[++a], "COUNT", 0);
+		} else if (strcmp(f, "--rss") == 0) {
+			o->rss_mb = parse_count(argv[++a], "MB", 0);
 		} else if (strcmp(f, "-c") == 0) {
 			o->confdir = argv[++a];
 		} else if (strcmp(f, "-s") == 0) {
@@ -484,6 +492,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = { .n = 1000, .warmup = 50 };
 	double *ms, sum = 0, dummy;
+	char *ballast = NULL;
 	long i, fails = 0;
 
 	parse(argc, argv, &o);
@@ -499,6 +508,17 @@ int main(int argc, char **argv)
 				"directory\n", o.drain);
 			return 2;
 		}
+	}
+	if (o.rss_mb > 0) {
+		size_t len = (size_t)o.rss_mb << 20;
+
+		ballast = malloc(len);
+		if (ballast == NULL) {
+			perror("pambench: --rss");
+			return 2;
+		}
+		memset(ballast, 0xa5, len);	/* every page resident */
+		__asm__ volatile("" : : "r"(ballast) : "memory"); /* kept */
 	}
 	ms = calloc((size_t)o.n, sizeof *ms);
 	if (ms == NULL) {
@@ -519,5 +539,6 @@ int main(int argc, char **argv)
 	       pct(ms, o.n, 99), sum / (double)o.n, ms[0], ms[o.n - 1],
 	       status_kb("VmRSS"), status_kb("VmHWM"), stack_kb());
 	free(ms);
+	free(ballast);
 	return fails ? 1 : 0;
 }

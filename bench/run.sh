@@ -4,21 +4,25 @@
 #
 #   sh bench/run.sh              (as root; ~10-15 minutes)
 #   QUICK=1 sh bench/run.sh      (small N, one round: a try, ~2 minutes)
-#   PARTS="pam" sh bench/run.sh  (some tables only: pam cluster load logind)
+#   PARTS="pam" sh bench/run.sh  (some tables only: pam cluster load hostsize logind)
 #
 # Tables (each part is a script of its own, run in turn):
 #   1  session open+close latency                     bench/pam.sh
 #   2  cluster fan-out, 1 to 32 nodes                 bench/cluster.sh
 #   3  hookd under load                               bench/load.sh
 #   4  memory: the module in the harness (pam.sh), hookd idle (load.sh)
-#   5  tmphome removal after logout under logind        bench/logind.sh
+#   5  D and batch starts in hosts of 20 MB to 1 GB,
+#      before/after the runner was started without a fork  bench/hostsize.sh
+#   6  tmphome removal after logout under logind        bench/logind.sh
 #
 # Sizes, each overridable from the environment (QUICK=1 values in
 # brackets): N1=1000 [100] pairs per 1-hook case, N10=500 [100] per
 # 10-hook case, WARMUP=50 [10], ROUNDS=3 [1]; CL_SIZES="1 4 16 32",
 # CL_RUNS=10 [3]; LOAD_EXISTS=2000 [300], LOAD_CREATE=500 [100],
-# LOAD_ROUNDS=3 [1]; LOGIND_RUNS=5 [2]. OUT= where to write (default
-# bench/RESULTS.md).
+# LOAD_ROUNDS=3 [1]; HS_SIZES="20 200 1024" (MiB), HS_N=100 [30] pairs per
+# cell, HS_BASE=d29ebd6 (the "before" of table 5: the last commit whose
+# module forked the host for a detached start); LOGIND_RUNS=5 [2]. OUT=
+# where to write (default bench/RESULTS.md).
 #
 # Nothing under /etc is written (the only package step, bench/deps.sh,
 # installs libpam-script if missing and disables its system-wide profile
@@ -35,16 +39,17 @@ OUT=${OUT:-$TOP/bench/RESULTS.md}
 if [ "${QUICK:-0}" = 1 ]; then
 	: "${N1:=100}" "${N10:=100}" "${WARMUP:=10}" "${ROUNDS:=1}"
 	: "${CL_RUNS:=3}" "${LOAD_EXISTS:=300}" "${LOAD_CREATE:=100}"
-	: "${LOAD_ROUNDS:=1}" "${LOGIND_RUNS:=2}"
+	: "${LOAD_ROUNDS:=1}" "${HS_N:=30}" "${LOGIND_RUNS:=2}"
 else
 	: "${N1:=1000}" "${N10:=500}" "${WARMUP:=50}" "${ROUNDS:=3}"
 	: "${CL_RUNS:=10}" "${LOAD_EXISTS:=2000}" "${LOAD_CREATE:=500}"
-	: "${LOAD_ROUNDS:=3}" "${LOGIND_RUNS:=5}"
+	: "${LOAD_ROUNDS:=3}" "${HS_N:=100}" "${LOGIND_RUNS:=5}"
 fi
 : "${CL_SIZES:=1 4 16 32}" "${LOAD_KS:=1 8 64}"
-PARTS=${PARTS:-pam cluster load logind}
+: "${HS_SIZES:=20 200 1024}" "${HS_BASE:=d29ebd6}"
+PARTS=${PARTS:-pam cluster load hostsize logind}
 export TOP B N1 N10 WARMUP ROUNDS CL_SIZES CL_RUNS LOAD_EXISTS LOAD_CREATE \
-	LOAD_ROUNDS LOAD_KS LOGIND_RUNS
+	LOAD_ROUNDS LOAD_KS HS_SIZES HS_N HS_BASE LOGIND_RUNS
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "run.sh: run as root (hooks must be root-owned, as in production;" \
@@ -79,8 +84,8 @@ trap 'exit 130' INT TERM HUP PIPE
 START=$(date +%s)
 for p in $PARTS; do
 	case $p in
-	pam | cluster | load | logind) ;;
-	*) echo "run.sh: unknown part $p (pam cluster load logind)" >&2; exit 2 ;;
+	pam | cluster | load | hostsize | logind) ;;
+	*) echo "run.sh: unknown part $p (pam cluster load hostsize logind)" >&2; exit 2 ;;
 	esac
 	echo "run.sh: part $p" >&2
 	sh "$TOP/bench/$p.sh"
@@ -127,12 +132,13 @@ edit by hand. This is $KIND, parts: $PARTS; it took $ELAPSED s.
 - Open-file limit (\`ulimit -n\`) of the benchmark: $NOFILE
 - Sizes: N1=$N1 N10=$N10 WARMUP=$WARMUP ROUNDS=$ROUNDS; CL_SIZES="$CL_SIZES"
   CL_RUNS=$CL_RUNS; LOAD_KS="$LOAD_KS" LOAD_EXISTS=$LOAD_EXISTS
-  LOAD_CREATE=$LOAD_CREATE LOAD_ROUNDS=$LOAD_ROUNDS; LOGIND_RUNS=$LOGIND_RUNS
+  LOAD_CREATE=$LOAD_CREATE LOAD_ROUNDS=$LOAD_ROUNDS; HS_SIZES="$HS_SIZES"
+  HS_N=$HS_N HS_BASE=$HS_BASE; LOGIND_RUNS=$LOGIND_RUNS
 
 Ratios are computed from figures of this same run. Timings are never
 asserted by the tests; other processes on the machine move them by ~10%.
 Where polohook is behind a peer or far from the floor, the section "Where
-polohook is behind, and why" (bench/NOTES.md, after table 4) says what
+polohook is behind, and why" (bench/NOTES.md, after the last table) says what
 profiling found.
 
 EOF
@@ -185,6 +191,10 @@ EOF
 		cat "$W/mem-hookd.txt"
 		echo
 	fi
+	if has hostsize; then
+		cat "$W/hostsize.md"
+		echo
+	fi
 	if has logind; then
 		cat "$W/logind.md"
 		echo
@@ -196,7 +206,7 @@ EOF
 	echo "## Raw figures"
 	echo
 	echo "Every measurement line, in the order made (pambench resp. hookload output)."
-	for p in pam cluster load logind; do
+	for p in pam cluster load hostsize logind; do
 		has $p || continue
 		printf '\n```\n'
 		cat "$W/$p.raw"

@@ -94,7 +94,8 @@ static void run_detached(const struct polo_conf *c, const char *runner,
 		polo_log(lg, LOG_ERR, "out of memory starting %s", runner);
 		return;
 	}
-	if (polo_spawn_detached(runner, argv, envp, lg) == 0)
+	if (polo_spawn_detached(runner, argv, envp, c->timeout * 1000UL,
+				lg) == 0)
 		polo_log(lg, LOG_DEBUG, "started %s for %zu hook(s)%s%s",
 			 runner, n, n == 1 ? ": " : "",
 			 n == 1 ? hooks[0]->name : "");

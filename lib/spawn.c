@@ -1,27 +1,29 @@
 /*
- * MUST rules for code that forks inside the host process:
- *  - argv/envp are built before fork; between fork and exec the child makes
- *    only async-signal-safe system calls (no malloc, no stdio, no syslog);
- *    W hooks are started with posix_spawn, which never copies the host;
- *  - the child resets its signal mask and every ignored signal, gets a new
- *    session, "/" as its working directory, /dev/null on stdin, and no fd
- *    of the host beyond 0-2;
+ * MUST rules for code that starts children inside the host process:
+ *  - no fork(): children are started with posix_spawn, which never copies
+ *    the host (no page tables copied, no atfork handler run, nothing
+ *    running in a half-copied multithreaded process); argv/envp are built
+ *    before it;
+ *  - the child gets its signal mask emptied and every ignored signal reset,
+ *    a new session, "/" as its working directory, /dev/null on stdin, and
+ *    no fd of the host beyond 0-2;
  *  - the parent reaps exactly its own pid (never "any child"), and never
  *    waits without a deadline; it never waits for EOF on the output
  *    pipe (a daemon started by a hook may hold it forever);
- *  - SIGCHLD is SIG_DFL only between fork and reap, then restored.
+ *  - the host's SIGCHLD disposition is changed only when it would take our
+ *    child's exit from us (a handler, SIG_IGN, SA_NOCLDWAIT), only between
+ *    spawn and reap, and restored; what the host missed meanwhile is made
+ *    up for then (sigchld_hold/sigchld_release).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
-#include <limits.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -29,85 +31,6 @@
 
 #include "spawn.h"
 #include "util.h"
-
-static void close_from_3(void)
-{
-	long max, fd;
-
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-		return;
-	max = sysconf(_SC_OPEN_MAX);
-	if (max < 0 || max > 65536)
-		max = 65536;
-	for (fd = 3; fd < max; fd++)
-		(void)fcntl((int)fd, F_SETFD, FD_CLOEXEC);
-}
-
-/* After a failure in a child of the host, before or in execve: one syslog
- * datagram of our own making (socket, sendto and close are
- * async-signal-safe, syslog(3) is not): msg, prepared before the fork,
- * then "STEP failed with errno N". */
-static void report_exec_failure(const char *msg, const char *step, int e)
-{
-	static const char failed[] = " failed with errno ";
-	struct sockaddr_un sa = { .sun_family = AF_UNIX,
-				  .sun_path = "/dev/log" };
-	char buf[PATH_MAX + 160], digits[12];
-	size_t n = 0, k = 0, len = strlen(msg), sl = strlen(step);
-	int fd;
-
-	if (len > sizeof buf - sizeof digits - sizeof failed - sl)
-		len = sizeof buf - sizeof digits - sizeof failed - sl;
-	memcpy(buf, msg, len);
-	n = len;
-	memcpy(buf + n, step, sl);
-	n += sl;
-	memcpy(buf + n, failed, sizeof failed - 1);
-	n += sizeof failed - 1;
-	do
-		digits[k++] = (char)('0' + e % 10);
-	while ((e /= 10) > 0 && k < sizeof digits);
-	while (k > 0)
-		buf[n++] = digits[--k];
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0) {
-		(void)sendto(fd, buf, n, 0, (const struct sockaddr *)&sa,
-			     sizeof sa);
-		close(fd);
-	}
-}
-
-/* In the child: async-signal-safe calls only. Never returns. */
-static void child_exec(const char *path, char *const argv[],
-		       char *const envp[], int in, int out, const char *failmsg)
-{
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	const char *step = "setting up the child";
-	sigset_t none;
-	int sig, e;
-
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &dfl, NULL);
-	(void)setsid();
-	if (chdir("/") < 0)
-		goto fail;
-	/* the host may run with 0-2 closed: lift ours clear of them first */
-	in = fcntl(in, F_DUPFD_CLOEXEC, 3);
-	out = fcntl(out, F_DUPFD_CLOEXEC, 3);
-	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
-	    dup2(out, 2) < 0)
-		goto fail;
-	close_from_3();
-	step = "execve";
-	execve(path, argv, envp);
-fail:
-	e = errno;
-	report_exec_failure(failmsg, step, e);
-	_exit(127);
-}
 
 /* The signals this process ignores, from /proc/self/status: only those
  * survive an exec (a caught signal is reset to default by execve itself,
@@ -174,6 +97,74 @@ static int spawn_child(pid_t *pid, const char *path, char *const argv[],
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	return -r;
+}
+
+/* The host's SIGCHLD while a child of ours runs. At SIG_DFL it cannot
+ * touch our child: left alone. A handler could reap it (hosts that wait
+ * for any child), SIG_IGN or SA_NOCLDWAIT would have the kernel reap it:
+ * either way its status would be lost, so those are set to SIG_DFL until
+ * it is reaped. */
+struct sigchld_hold {
+	struct sigaction old;
+	bool changed;
+};
+
+static void sigchld_hold(struct sigchld_hold *h)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+	h->changed = false;
+	if (sigaction(SIGCHLD, NULL, &h->old) < 0 ||
+	    (h->old.sa_handler == SIG_DFL &&
+	     !(h->old.sa_flags & SA_NOCLDWAIT)))
+		return;
+	h->changed = sigaction(SIGCHLD, &dfl, NULL) == 0;
+}
+
+/* Give the host its disposition back, and what it missed meanwhile: a
+ * child of the host's own that ended while SIGCHLD was at SIG_DFL got no
+ * signal (SIG_DFL discards it), and under SIG_IGN or SA_NOCLDWAIT it was
+ * not reaped. So, with SIGCHLD blocked in this thread while we look:
+ * under SIG_IGN/SA_NOCLDWAIT the children that ended are reaped, as the
+ * kernel would have done (only those: the host asked for exactly that);
+ * under a handler, if a child of the host is waitable now, one SIGCHLD
+ * carrying its siginfo is queued to the process, and is delivered when the
+ * mask is restored. Queued while blocked, it merges with a SIGCHLD that
+ * came in the meantime (one pending instance per signal), so the handler
+ * runs once, not twice; at worst it runs for a child whose signal it
+ * already had and has not reaped yet, never not at all. */
+static void sigchld_release(const struct sigchld_hold *h)
+{
+	bool autoreap, handler;
+	sigset_t chld, mask;
+	siginfo_t si;
+	int flags = WEXITED | WNOHANG | WNOWAIT;
+
+	if (!h->changed)
+		return;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	(void)pthread_sigmask(SIG_BLOCK, &chld, &mask);
+	(void)sigaction(SIGCHLD, &h->old, NULL);
+	autoreap = h->old.sa_handler == SIG_IGN ||
+		   (h->old.sa_flags & SA_NOCLDWAIT);
+	handler = h->old.sa_handler != SIG_IGN &&
+		  h->old.sa_handler != SIG_DFL;
+	if (handler && !(h->old.sa_flags & SA_NOCLDSTOP))
+		flags |= WSTOPPED | WCONTINUED;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_ALL, 0, &si, flags) == 0 && si.si_pid != 0) {
+		if (handler) {
+			si.si_signo = SIGCHLD;
+			if (syscall(SYS_rt_sigqueueinfo, getpid(), SIGCHLD,
+				    &si) < 0)
+				(void)kill(getpid(), SIGCHLD);
+		}
+		if (autoreap)
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+	}
+	(void)pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
 
 /* The host may run with fds 0-2 closed, so a pipe or /dev/null of ours
@@ -357,7 +348,7 @@ static void supervise(const struct polo_spawn *sp, pid_t pid, int outfd,
 
 int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
+	struct sigchld_hold hold;
 	int outp[2] = { -1, -1 }, devnull = -1, r = 0;
 	pid_t pid;
 
@@ -370,7 +361,7 @@ int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res)
 	if ((r = lift_fd(&outp[0])) < 0 || (r = lift_fd(&outp[1])) < 0 ||
 	    (r = lift_fd(&devnull)) < 0)
 		goto out;
-	(void)sigaction(SIGCHLD, &dfl, &old);
+	sigchld_hold(&hold);
 	r = spawn_child(&pid, sp->path, sp->argv, sp->envp, devnull, outp[1]);
 	if (r == 0) {
 		/* our write end stays open until the child is reaped: else the
@@ -385,7 +376,7 @@ int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res)
 		res->reaped = true;
 		r = 0;
 	}
-	(void)sigaction(SIGCHLD, &old, NULL);
+	sigchld_release(&hold);
 out:
 	if (outp[0] >= 0)
 		close(outp[0]);
@@ -397,44 +388,43 @@ out:
 }
 
 int polo_spawn_detached(const char *path, char *const argv[],
-			char *const envp[], const struct polo_log *lg)
+			char *const envp[], unsigned long timeout_ms,
+			const struct polo_log *lg)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL }, old;
-	char failmsg[PATH_MAX + 128];
-	int devnull, status = 0, e = 0;
+	struct polo_spawn sp = {
+		.name = path, .path = path, .timeout_ms = timeout_ms,
+		.grace_ms = POLO_KILL_GRACE_MS, .lg = lg,
+	};
+	struct sigchld_hold hold;
+	struct polo_result res = { .timeout_ms = timeout_ms };
+	char what[160];
+	int devnull, r;
 	pid_t pid;
 
-	/* The login does not wait for the grandchild's execve (that wait
-	 * was most of what a detached start cost): the runner was checked
-	 * just before (a trusted, executable file), and should execve still
-	 * fail, the grandchild says so in syslog itself. */
-	(void)snprintf(failmsg, sizeof failmsg, "<%d>pam_polohook: cannot "
-		       "start %s: ", LOG_AUTHPRIV | LOG_ERR, path);
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0) {
-		e = errno;
+		r = -errno;
 		goto out;
 	}
-	(void)sigaction(SIGCHLD, &dfl, &old);
-	pid = fork();
-	if (pid == 0) {
-		/* the middle child: gone as soon as the grandchild exists */
-		pid = fork();
-		if (pid == 0)
-			child_exec(path, argv, envp, devnull, devnull, failmsg);
-		_exit(pid < 0 ? 1 : 0);
+	if ((r = lift_fd(&devnull)) < 0)
+		goto out;
+	sigchld_hold(&hold);
+	r = spawn_child(&pid, path, argv, envp, devnull, devnull);
+	if (r == 0)
+		supervise(&sp, pid, -1, &res);
+	sigchld_release(&hold);
+	if (r == 0 && !polo_result_ok(&res)) {
+		polo_describe_result(&res, what, sizeof what);
+		polo_log(lg, LOG_ERR, "cannot start %s: it did not detach: %s",
+			 path, what);
+		r = -ECHILD;
 	}
-	if (pid < 0)
-		e = errno;
-	else if (reap(pid, &status, 0) > 0 &&
-		 !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		e = EAGAIN;	/* the middle child could not fork */
-	(void)sigaction(SIGCHLD, &old, NULL);
-	close(devnull);
 out:
-	if (e)
-		polo_log(lg, LOG_ERR, "cannot start %s: %s", path, strerror(e));
-	return -e;
+	if (devnull >= 0)
+		close(devnull);
+	if (r < 0 && r != -ECHILD)
+		polo_log(lg, LOG_ERR, "cannot start %s: %s", path, strerror(-r));
+	return r;
 }
 
 void polo_describe_result(const struct polo_result *r, char *buf, size_t len)

@@ -37,18 +37,23 @@ struct polo_result {
 
 /* Run sp->path in a new session, stdin /dev/null, stdout+stderr to the log,
  * no other fd, default signals; wait for it to exit, at most timeout_ms,
- * then SIGTERM its process group, SIGKILL grace_ms later. SIGCHLD is set to
- * SIG_DFL from fork to reap and then restored. Returns 0 with *res filled,
- * or -errno if it could not be started (nothing left behind). */
+ * then SIGTERM its process group, SIGKILL grace_ms later. The host's
+ * SIGCHLD is left alone at SIG_DFL; a handler, SIG_IGN or SA_NOCLDWAIT is
+ * set to SIG_DFL from spawn to reap and then restored, and what the host
+ * missed meanwhile is made up for (see spawn.c). Returns 0 with *res
+ * filled, or -errno if it could not be started (nothing left behind). */
 int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res);
 
-/* Start path fully detached: double fork, new session, stdio on /dev/null,
- * no fd of ours; the intermediate child is reaped at once, the grandchild
- * is never seen again. 0 once the grandchild exists, else -errno (logged).
- * The execve is not waited for: if it fails, the grandchild logs
- * "cannot start PATH: execve failed with errno N" to /dev/log itself. */
+/* Start path (polohook-run), which detaches itself: posix_spawn as for a
+ * W hook (no fork of the host), new session, stdio on /dev/null, no fd of
+ * ours; then wait for exactly that pid to exit, which it does once it has
+ * forked the process that does the work, at most timeout_ms (then SIGTERM
+ * and SIGKILL to its process group, as for a W hook). 0 once it exited 0;
+ * else -errno, logged: "cannot start PATH: <execve's error>", or "cannot
+ * start PATH: it did not detach: <how it ended>". */
 int polo_spawn_detached(const char *path, char *const argv[],
-			char *const envp[], const struct polo_log *lg);
+			char *const envp[], unsigned long timeout_ms,
+			const struct polo_log *lg);
 
 /* "exited with status 0", "killed by signal 9 (Killed)", ... */
 void polo_describe_result(const struct polo_result *r, char *buf, size_t len);

@@ -4,16 +4,21 @@
  *   polohook-run -a session_added|session_removed -t SECONDS [-d] [-q] --
  *                NAME PATH [NAME PATH ...]
  *
- * pam_polohook execs it in a fresh session (double fork), with the hooks'
- * clean environment as its own, so that nothing but a newly exec'd,
- * single-threaded process runs hooks in the background: never a forked
- * copy of sshd or gdm. First it starts each D hook (NND-name) of its list,
- * in order, each in a process of its own, fully detached (double fork, no
- * deadline); then it runs the other hooks, the batch, one after another,
- * each bounded by -t. It relays their output to syslog (LOG_AUTHPRIV, tag
- * "polohook") and logs how each ended. Each hook path is checked again
- * just before it runs: a batch may start minutes after the walk that
- * checked it.
+ * pam_polohook starts it with posix_spawn (the host, sshd or gdm, is never
+ * forked), in a new session, with the hooks' clean environment as its own,
+ * and waits for it to exit, briefly: the first thing it does is detach
+ * itself, so that nothing but a newly exec'd, single-threaded process runs
+ * hooks in the background, and the login is not their parent. It forks; the
+ * parent exits 0 at once (the module reaps it by its pid), the child goes
+ * on, a child of no login, in a session with no controlling terminal whose
+ * leader is gone (it can never acquire one). Should the fork fail, that is
+ * logged here and the exit status is 1 (the module logs that too). Then it
+ * starts each D hook (NND-name) of its list, in order, each in a process of
+ * its own, fully detached (double fork, no deadline); then it runs the
+ * other hooks, the batch, one after another, each bounded by -t. It relays
+ * their output to syslog (LOG_AUTHPRIV, tag "polohook") and logs how each
+ * ended. Each hook path is checked again just before it runs: a batch may
+ * start minutes after the walk that checked it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -107,6 +112,21 @@ static void start_detached(const char *name, const char *path,
 			 pid < 0 ? strerror(errno) : "fork failed");
 }
 
+/* Leave the login: the parent exits at once, the child goes on. */
+static void detach(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		syslog(LOG_ERR, "cannot detach from the login, no hook run: "
+		       "fork: %s", strerror(errno));
+		closelog();
+		exit(1);
+	}
+	if (pid > 0)
+		_exit(0);
+}
+
 int main(int argc, char **argv)
 {
 	struct polo_log lg = { .emit = emit };
@@ -143,6 +163,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	openlog("polohook", LOG_PID, LOG_AUTHPRIV);
+	detach();
 	for (i = optind; i < argc; i += 2)
 		if (polo_hook_mode(argv[i]) == POLO_MODE_DETACH)
 			start_detached(argv[i], argv[i + 1], arg, &lg);

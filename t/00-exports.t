@@ -2,7 +2,8 @@
 # pam_polohook.so as the linker left it: only the two PAM session entry
 # points are exported (lib/ and inih stay inside), and it is linked with
 # -z relro -z now (STYLE: hardening), so a PAM host maps it read-only
-# after relocation.
+# after relocation. It imports no way to copy the host process: children
+# are started with posix_spawn only (no fork in sshd or gdm, DESIGN.md).
 so=$(dirname "$0")/../${POLO_BUILD:-build}/pam_polohook.so
 n=0 failed=0
 
@@ -48,6 +49,13 @@ if LC_ALL=C readelf -lW "$so" 2>&1 | grep -q '^[[:space:]]*GNU_RELRO[[:space:]]'
 else
 	fail "linked with -z relro (GNU_RELRO segment)"
 fi
+
+# "U NAME@VERSION": every symbol the module takes from elsewhere
+undef=$(LC_ALL=C nm -D --undefined-only "$so" 2>&1) || fail "nm -D --undefined-only $so"
+is "$(printf '%s\n' "$undef" | awk '{ sub(/@.*/, "", $NF); print $NF }' |
+	grep -Ex '_?_?(fork|vfork|_Fork|clone|clone3|system|popen|daemon)' |
+	LC_ALL=C sort | tr '\n' ' ')" "" \
+	"imports no fork, vfork, clone, system, popen or daemon"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

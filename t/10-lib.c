@@ -1116,17 +1116,33 @@ static void test_spawn(void)
 	}
 
 	{
+		/* polo_spawn_detached starts a program that detaches itself
+		 * (polohook-run) and waits for exactly that pid, with a
+		 * deadline: here a script that leaves a background job */
 		char *const argv[] = { W("detached"), W("session_added"), NULL };
 		const char *out = in_dir("sh/detached.out");
+		struct sigaction hnd = { .sa_handler = on_chld }, o_chld;
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		siginfo_t si;
 		int i;
 
 		put_script(in_dir("sh/detached"),
-			   fmt("echo \"$1\" >%s.tmp; mv %s.tmp %s", out, out, out),
-			   0755);
+			   fmt("(sleep 0.2; echo \"$1\" >%s.tmp; mv %s.tmp %s) "
+			       "</dev/null >/dev/null 2>&1 &\nexit 0", out, out,
+			       out), 0755);
+		sigaction(SIGCHLD, &hnd, &o_chld);
+		chld_seen = 0;
 		cap_reset();
-		r = polo_spawn_detached(in_dir("sh/detached"), argv, base_env, &lg);
-		is_int(r, 0, "spawn_detached: 0");
+		r = polo_spawn_detached(in_dir("sh/detached"), argv, base_env,
+					10000, &lg);
+		is_int(r, 0, "spawn_detached: 0 once it exited 0");
+		is_int(chld_seen, 0, "spawn_detached: our SIGCHLD handler saw "
+		       "nothing of it");
+		sigaction(SIGCHLD, &o_chld, NULL);
+		memset(&si, 0, sizeof si);
+		ok(waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 &&
+		   errno == ECHILD, "spawn_detached: it was reaped, and its "
+		   "job is not our child");
 		for (i = 0; i < 500 && access(out, F_OK) != 0; i++)
 			nanosleep(&ts, NULL);
 		f = fopen(out, "re");
@@ -1135,14 +1151,40 @@ static void test_spawn(void)
 			buf[0] = '\0';
 		if (f != NULL)
 			fclose(f);
-		is_str(buf, "session_added\n", "spawn_detached: it ran, with its argv");
+		is_str(buf, "session_added\n", "spawn_detached: the job it "
+		       "left ran, with its argv");
 
 		cap_reset();
-		r = polo_spawn_detached(in_dir("sh/nope"), argv, base_env, &lg);
-		is_int(r, 0, "spawn_detached of a missing file: 0 (its execve "
-		       "is not waited for)");
-		is_str(cap.buf, "", "... and nothing logged here: the "
-		       "grandchild reports to syslog itself (t/23)");
+		r = polo_spawn_detached(in_dir("sh/nope"), argv, base_env,
+					10000, &lg);
+		is_int(r, -ENOENT, "spawn_detached of a missing file: -ENOENT");
+		is_str(cap.buf, fmt("<3>cannot start %s: No such file or "
+				    "directory\n", in_dir("sh/nope")),
+		       "... and the login's log says why");
+
+		put_script(in_dir("sh/nodetach"), "exit 3", 0755);
+		cap_reset();
+		r = polo_spawn_detached(in_dir("sh/nodetach"), argv, base_env,
+					10000, &lg);
+		ok(r < 0, "spawn_detached of a program exiting 3: an error");
+		is_str(cap.buf, fmt("<3>cannot start %s: it did not detach: "
+				    "exited with status 3\n",
+				    in_dir("sh/nodetach")),
+		       "... logged with its status");
+
+		put_script(in_dir("sh/hangs"), "exec sleep 30", 0755);
+		cap_reset();
+		r = polo_spawn_detached(in_dir("sh/hangs"), argv, base_env,
+					300, &lg);
+		ok(r < 0, "spawn_detached of a program that never exits: an "
+		   "error after the deadline");
+		is_str(cap.buf, fmt("<3>cannot start %s: it did not detach: "
+				    "timed out after 300 ms, terminated with "
+				    "SIGTERM\n", in_dir("sh/hangs")),
+		       "... logged as timed out");
+		memset(&si, 0, sizeof si);
+		ok(waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 &&
+		   errno == ECHILD, "... and it was killed and reaped");
 	}
 
 	if (bg > 1)

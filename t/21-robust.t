@@ -71,6 +71,68 @@ for how in ign reaper; do
 	like "$T"/res '^children: none$' "SIGCHLD $how: no child left"
 done
 
+# A child of the host's own that exits while a W hook runs: the host hears
+# of it as it would without the module (issue 11, item 2).
+rm -f $T/hooks/added/* $LOG
+hook added 10W-slow 'sleep 1; exit 5'
+pamh -u alice -S count fork:200 open reap >$T/res
+like $T/res '^open: Success$' "a host child exiting during a W hook: open succeeds"
+like $LOG "hook 10W-slow exited with status 5" "... the hook's own exit is still waited for and seen"
+like $T/res '^sigchld calls: 1$' "... the host's SIGCHLD handler ran once, for its own child"
+like $T/res '^reap: exited 7$' "... and the host reaps that child, with its status"
+like $T/res '^sigchld: unchanged$' "... and the handler is the host's again"
+pamh -u alice -S ign -F fork:200 open >$T/res
+like $T/res '^open: Success$' "SIGCHLD ignored, a host child exiting during a W hook: open succeeds"
+like $LOG "hook 10W-slow exited with status 5" "... the hook's exit is seen"
+like $T/res '^children: none$' "... and the host's child is not left a zombie (the host asked for them to be reaped)"
+pamh -u alice -S reaper -F fork:200 open >$T/res
+like $T/res '^children: none$' "a host that reaps every child in its handler: its child is reaped"
+
+# D and batch hooks: the runner is started without a fork of the host
+# (posix_spawn, as W hooks are: no atfork handler of the host runs), detaches
+# itself, and is reaped by its pid (issue 11, item 3).
+rm -f $T/hooks/added/* $O/* $LOG
+service timeout=1
+hook added 10D-det "echo det >$O/det"
+hook added 20-batch "echo batch >$O/batch"
+pamh -u alice -A -F -S count open >$T/res
+like $T/res '^open: Success$' "D and batch hooks: open succeeds"
+like $T/res '^forks: 0$' "... and the host process was not forked"
+like $T/res '^children: none$' "... and it has no child left (the runner detached and was reaped)"
+like $T/res '^sigchld calls: 0$' "... and its SIGCHLD handler was not called for the runner"
+wait_for $O/det && wait_for $O/batch
+is "$(cat $O/det) $(cat $O/batch)" "det batch" "... and both hooks ran"
+# runners that misbehave: the login logs why and waits at most timeout=
+runner() {	# runner NAME BODY: a service "NAME" whose runner is $T/NAME
+	printf '#!/bin/sh\n%s\n' "$2" >$T/$1
+	chmod 0755 $T/$1
+	echo "session required $B/pam_polohook.so hookdir=$T/hooks" \
+		"conf=$T/polo.conf runner=$T/$1 statedir=$T/state timeout=1" \
+		>$T/pam/$1
+}
+printf '#!/nonexistent/interpreter\n' >$T/badrunner
+chmod 0755 $T/badrunner
+echo "session required $B/pam_polohook.so hookdir=$T/hooks conf=$T/polo.conf" \
+	"runner=$T/badrunner statedir=$T/state" >$T/pam/badrunner
+runner runner3 'exit 3'
+runner hangrunner "echo \$\$ >$T/hangpid; exec sleep 100"
+for r in badrunner runner3 hangrunner; do
+	pamh -s $r -u alice -F open >$T/res.$r
+done
+is "$(head -n1 $T/res.badrunner)" "open: Success" "a runner that cannot be exec'd does not fail the login"
+like $LOG "^err .*cannot start $T/badrunner: No such file or directory$" \
+	"... and the login's log says why (posix_spawn returns execve's error)"
+like $LOG "^err .*cannot start $T/runner3: it did not detach: exited with status 3$" \
+	"a runner that exits non-zero: logged with its status"
+like $T/res.runner3 '^children: none$' "... and reaped"
+is "$(head -n1 $T/res.hangrunner)" "open: Success" "a runner that never detaches does not hang the login"
+like $LOG "^err .*cannot start $T/hangrunner: it did not detach: timed out after 1 s, terminated with SIGTERM$" \
+	"... it is ended after timeout=, and that is logged"
+like $T/res.hangrunner '^children: none$' "... and reaped"
+pid=$(cat $T/hangpid)
+if kill -0 "$pid" 2>/dev/null; then fail "... and it is gone"; else pass "... and it is gone"; fi
+service timeout=30
+
 # 1000 sessions in one process: no fd, no child, no zombie left.
 rm -f "$T"/hooks/added/* "$LOG"
 # fds_unchanged NAME: the harness's "fds: before N after M" line has M = N

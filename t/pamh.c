@@ -4,13 +4,17 @@
  * /etc/pam.d is read or touched.
  *
  *   pamh -c CONFDIR [-s SERVICE] [-u USER] [-t TTY] [-r RHOST] [-R RUSER]
- *        [-e NAME=VALUE]... [-l LOGFILE] [-n CYCLES] [-S ign|reaper] [-F]
- *        ACTION...
+ *        [-e NAME=VALUE]... [-l LOGFILE] [-n CYCLES] [-S ign|reaper|count]
+ *        [-F] [-A] ACTION...
  *
  * ACTIONs run in order on one handle: open, close, env (print the PAM
  * environment), new (pam_end and a fresh handle: a close "from another
  * process"), wait:FILE (until FILE exists, at most 60 s), crash (_exit at
- * once, as a login program that dies). Each prints "ACTION: <pam_strerror>". With -n, the whole
+ * once, as a login program that dies), fork:MS (a child of the host of its
+ * own, which exits with status 7 after MS ms: like sshd's, it is not the
+ * module's to reap), reap (waitpid with WNOHANG for that child: "reap:
+ * exited 7", "reap: still running" or "reap: none"). Each PAM action prints
+ * "ACTION: <pam_strerror>". With -n, the whole
  * list runs CYCLES times, each on its own handle, printing only failures.
  *
  * What libpam and the module log is captured: this program exports
@@ -18,13 +22,17 @@
  * library in the process; lines go to LOGFILE as "LEVEL message".
  * -F compares the open fds before and after (with -n: after the first
  * cycle, so that one-time opens by NSS do not count) and looks for
- * children left behind; -S sets SIGCHLD to SIG_IGN or to a handler that reaps every child
- * (as some hosts do) and checks that it is unchanged afterwards.
+ * children left behind; -S sets SIGCHLD to SIG_IGN, to a handler that reaps every child
+ * (as some hosts do) or to one that only counts its calls ("sigchld calls:
+ * N" at the end), and checks that it is unchanged afterwards. -A counts the
+ * forks of this process made by anyone but the harness itself (a
+ * pthread_atfork handler: posix_spawn runs none) and prints "forks: N".
  */
 #undef _FORTIFY_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +46,10 @@
 #include <security/pam_appl.h>
 
 static int log_fd = 2;
+/* -S count, -A, fork:MS: what the host saw (not the module's: ours) */
+static volatile sig_atomic_t chld_calls;
+static int forks_seen, forks_own;
+static pid_t own_child = -1;
 
 void vsyslog(int prio, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
@@ -147,6 +159,32 @@ static int run_actions(const struct opts *o, char **acts, int n, int verbose)
 			for (k = 0; k < 6000 && access(acts[i] + 5, F_OK) != 0; k++)
 				nanosleep(&ts, NULL);
 			continue;
+		} else if (strncmp(acts[i], "fork:", 5) == 0) {
+			long ms = strtol(acts[i] + 5, NULL, 10);
+			struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
+
+			fflush(stdout);
+			forks_own++;
+			own_child = fork();
+			if (own_child == 0) {
+				nanosleep(&ts, NULL);
+				_exit(7);
+			}
+			if (own_child < 0) {
+				perror("fork");
+				exit(2);
+			}
+			continue;
+		} else if (strcmp(acts[i], "reap") == 0) {
+			int st = 0;
+			pid_t w = waitpid(own_child, &st, WNOHANG);
+
+			if (w == own_child && WIFEXITED(st))
+				printf("reap: exited %d\n", WEXITSTATUS(st));
+			else
+				printf("reap: %s\n", w == 0 ? "still running" :
+				       w < 0 ? "none" : "other");
+			continue;
 		} else if (strcmp(acts[i], "crash") == 0) {
 			fflush(stdout);
 			_exit(0);
@@ -195,6 +233,17 @@ static void reap_all(int sig)
 	errno = e;
 }
 
+static void count_chld(int sig)
+{
+	(void)sig;
+	chld_calls++;
+}
+
+static void count_fork(void)
+{
+	forks_seen++;
+}
+
 static void set_sigchld(const char *how)
 {
 	struct sigaction sa = { 0 };
@@ -203,6 +252,8 @@ static void set_sigchld(const char *how)
 		sa.sa_handler = SIG_IGN;
 	else if (strcmp(how, "reaper") == 0)
 		sa.sa_handler = reap_all;
+	else if (strcmp(how, "count") == 0)
+		sa.sa_handler = count_chld;
 	else
 		exit(2);
 	sigaction(SIGCHLD, &sa, NULL);
@@ -213,11 +264,11 @@ int main(int argc, char **argv)
 	struct opts o = { .service = "polotest", .user = "root", .cycles = 0 };
 	struct sigaction before, after;
 	const char *sigchld = NULL;
-	int opt, fds0 = 0, fds1, check = 0, fails = 0;
+	int opt, fds0 = 0, fds1, check = 0, fails = 0, atfork = 0;
 	siginfo_t si;
 	long i;
 
-	while ((opt = getopt(argc, argv, "c:s:u:t:r:R:e:l:n:S:F")) != -1) {
+	while ((opt = getopt(argc, argv, "c:s:u:t:r:R:e:l:n:S:FA")) != -1) {
 		switch (opt) {
 		case 'c': o.confdir = optarg; break;
 		case 's': o.service = optarg; break;
@@ -240,6 +291,7 @@ int main(int argc, char **argv)
 		case 'n': o.cycles = strtol(optarg, NULL, 10); break;
 		case 'S': sigchld = optarg; break;
 		case 'F': check = 1; break;
+		case 'A': atfork = 1; break;
 		default: return 2;
 		}
 	}
@@ -249,6 +301,8 @@ int main(int argc, char **argv)
 	}
 	if (sigchld)
 		set_sigchld(sigchld);
+	if (atfork && pthread_atfork(count_fork, NULL, NULL) != 0)
+		return 2;
 	sigaction(SIGCHLD, NULL, &before);
 	fds0 = count_fds();
 	if (o.cycles > 0) {
@@ -267,6 +321,10 @@ int main(int argc, char **argv)
 	if (sigchld)
 		printf("sigchld: %s\n", before.sa_handler == after.sa_handler &&
 		       before.sa_flags == after.sa_flags ? "unchanged" : "CHANGED");
+	if (sigchld && strcmp(sigchld, "count") == 0)
+		printf("sigchld calls: %d\n", (int)chld_calls);
+	if (atfork)
+		printf("forks: %d\n", forks_seen - forks_own);
 	if (check) {
 		fds1 = count_fds();
 		printf("fds: before %d after %d\n", fds0, fds1);
