@@ -9,6 +9,8 @@ void polo_cluster_disc(const struct polo_cluster_conf *cl,
 {
 	polo_disc_defaults(d);
 	(void)polo_strlcpy(d->group, cl->group, sizeof d->group);
+	(void)polo_strlcpy(d->group6, cl->group6, sizeof d->group6);
+	d->ipv6 = cl->ipv6;
 	(void)polo_strlcpy(d->iface, cl->interface, sizeof d->iface);
 	d->port = (unsigned)cl->port;
 	d->idle_ms = cl->idle_ms;

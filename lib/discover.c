@@ -1,4 +1,6 @@
-/* MarcoPolo discovery over UDP multicast (PROTOCOL.md section 1).
+/* MarcoPolo discovery over UDP multicast (PROTOCOL.md section 1), and
+ * polohook's IPv6 extension: the same messages to the IPv6 group
+ * (POLO_DISCOVERY_GROUP6, same port), answered unicast to the sender.
  *
  * Both sides read datagrams anyone on the LAN can send. MUST rules, which
  * the code below obeys:
@@ -29,13 +31,14 @@
 
 #define DISC_NODES_MAX	1024
 #define DISC_TTL	2	/* the original's: one router hop at most */
-#define PEER_STRLEN	(INET_ADDRSTRLEN + 6)	/* "a.b.c.d:port" */
+#define PEER_STRLEN	(INET6_ADDRSTRLEN + 8)	/* "[a:b::c]:port" */
 #define NS_PER_MS	1000000ULL
 
 void polo_disc_defaults(struct polo_disc_conf *c)
 {
 	memset(c, 0, sizeof *c);
 	memcpy(c->group, POLO_DISCOVERY_GROUP, sizeof POLO_DISCOVERY_GROUP);
+	memcpy(c->group6, POLO_DISCOVERY_GROUP6, sizeof POLO_DISCOVERY_GROUP6);
 	c->port = POLO_DISCOVERY_PORT;
 	c->idle_ms = 50;
 	c->max_ms = 1000;
@@ -60,12 +63,36 @@ static uint64_t deadline(uint64_t start, unsigned long ms)
 	return start + d * NS_PER_MS;
 }
 
-static void peer_str(const struct sockaddr_in *sa, char *buf, size_t len)
+/* The sender's address alone; false for a family we do not speak. */
+static bool from_addr(const struct sockaddr_storage *ss, char *a, size_t len)
 {
-	char a[INET_ADDRSTRLEN] = "?";
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
 
-	(void)inet_ntop(AF_INET, &sa->sin_addr, a, sizeof a);
-	(void)snprintf(buf, len, "%s:%u", a, (unsigned)ntohs(sa->sin_port));
+	if (ss->ss_family == AF_INET)
+		return inet_ntop(AF_INET, &s4->sin_addr, a, len) != NULL;
+	if (ss->ss_family == AF_INET6)
+		return inet_ntop(AF_INET6, &s6->sin6_addr, a, len) != NULL;
+	return false;
+}
+
+static unsigned from_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
+static void peer_str(const struct sockaddr_storage *ss, char *buf,
+		     size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	(void)from_addr(ss, a, sizeof a);
+	(void)snprintf(buf, len, ss->ss_family == AF_INET6 ? "[%s]:%u" :
+		       "%s:%u", a, from_port(ss));
 }
 
 static const char *iface_or_default(const struct polo_disc_conf *c)
@@ -93,6 +120,25 @@ static int conf_group(const struct polo_disc_conf *c, struct sockaddr_in *sa,
 		return -EINVAL;
 	}
 	sa->sin_port = htons((uint16_t)c->port);
+	return 0;
+}
+
+/* The IPv6 group, with the interface as its scope. */
+static int conf_group6(const struct polo_disc_conf *c, int idx,
+		       struct sockaddr_in6 *sa, const struct polo_log *lg)
+{
+	memset(sa, 0, sizeof *sa);
+	sa->sin6_family = AF_INET6;
+	if (memchr(c->group6, '\0', sizeof c->group6) == NULL ||
+	    inet_pton(AF_INET6, c->group6, &sa->sin6_addr) != 1 ||
+	    !IN6_IS_ADDR_MULTICAST(&sa->sin6_addr)) {
+		polo_log(lg, LOG_ERR, "discovery: group6 %.*s is not an IPv6 "
+			 "multicast address", (int)sizeof c->group6,
+			 c->group6);
+		return -EINVAL;
+	}
+	sa->sin6_port = htons((uint16_t)c->port);
+	sa->sin6_scope_id = (uint32_t)idx;
 	return 0;
 }
 
@@ -140,13 +186,16 @@ static int set_int(int fd, int level, int opt, int val, const char *name,
 	return set_opt(fd, level, opt, &val, sizeof val, name, lg);
 }
 
-/* A non-blocking, close-on-exec UDP socket bound to port on any address. */
-static int udp_socket(unsigned port, bool reuse, const struct polo_log *lg)
+/* A non-blocking, close-on-exec UDP socket bound to port on any address
+ * of family af (AF_INET6: IPv6 only; IPv4 has its own socket). */
+static int udp_socket(int af, unsigned port, bool reuse,
+		      const struct polo_log *lg)
 {
-	struct sockaddr_in any;
+	struct sockaddr_storage any;
+	socklen_t alen;
 	int fd, r;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		r = -errno;
 		polo_log(lg, LOG_ERR, "discovery: socket: %s", strerror(-r));
@@ -158,11 +207,15 @@ static int udp_socket(unsigned port, bool reuse, const struct polo_log *lg)
 		if (r < 0)
 			goto fail;
 	}
-	memset(&any, 0, sizeof any);
-	any.sin_family = AF_INET;
-	any.sin_addr.s_addr = htonl(INADDR_ANY);
-	any.sin_port = htons((uint16_t)port);
-	if (bind(fd, (const struct sockaddr *)&any, sizeof any) < 0) {
+	if (af == AF_INET6) {
+		r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY",
+			    lg);
+		if (r < 0)
+			goto fail;
+	}
+	(void)polo_sockaddr(af == AF_INET6 ? "::" : "0.0.0.0", port, &any,
+			    &alen);
+	if (bind(fd, (const struct sockaddr *)&any, alen) < 0) {
 		r = -errno;
 		polo_log(lg, LOG_ERR, "discovery: bind to UDP port %u: %s",
 			 port, strerror(-r));
@@ -179,7 +232,7 @@ fail:
  * recvfrom return its real length); -EAGAIN when none is waiting; other
  * -errno. */
 static int recv_dgram(int fd, char *buf, size_t *len,
-		      struct sockaddr_in *from, const struct polo_log *lg)
+		      struct sockaddr_storage *from, const struct polo_log *lg)
 {
 	char peer[PEER_STRLEN];
 	socklen_t fl = sizeof *from;
@@ -239,7 +292,7 @@ static int ask_socket(int idx, const struct polo_log *lg)
 	struct ip_mreqn mr;
 	int fd, r;
 
-	fd = udp_socket(0, false, lg);
+	fd = udp_socket(AF_INET, 0, false, lg);
 	if (fd < 0)
 		return fd;
 	r = set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, DISC_TTL,
@@ -260,9 +313,31 @@ static int ask_socket(int idx, const struct polo_log *lg)
 	return fd;
 }
 
+static int ask_socket6(int idx, const struct polo_log *lg)
+{
+	int fd, r;
+
+	fd = udp_socket(AF_INET6, 0, false, lg);
+	if (fd < 0)
+		return fd;
+	r = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, DISC_TTL,
+		    "IPV6_MULTICAST_HOPS", lg);
+	if (r == 0)
+		r = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 1,
+			    "IPV6_MULTICAST_LOOP", lg);
+	if (r == 0 && idx > 0)
+		r = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, idx,
+			    "IPV6_MULTICAST_IF", lg);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 static int send_request(int fd, const struct polo_disc_conf *c,
-			const struct sockaddr_in *grp, const char *service,
-			const struct polo_log *lg)
+			const struct sockaddr *grp, socklen_t glen,
+			const char *service, const struct polo_log *lg)
 {
 	struct polo_disc_msg m;
 	char buf[POLO_DGRAM_MAX];
@@ -278,12 +353,14 @@ static int send_request(int fd, const struct polo_disc_conf *c,
 			 "%.100s: %s", service, strerror(-len));
 		return len;
 	}
-	if (sendto(fd, buf, (size_t)len, 0, (const struct sockaddr *)grp,
-		   sizeof *grp) >= 0)
+	if (sendto(fd, buf, (size_t)len, 0, grp, glen) >= 0)
 		return 0;
 	e = errno;
-	polo_log(lg, LOG_ERR, "discovery: cannot send to %s:%u via %s: %s%s",
-		 c->group, c->port, iface_or_default(c), strerror(e),
+	polo_log(lg, LOG_ERR, "discovery: cannot send to %s%s%s:%u via %s: "
+		 "%s%s", grp->sa_family == AF_INET6 ? "[" : "",
+		 grp->sa_family == AF_INET6 ? c->group6 : c->group,
+		 grp->sa_family == AF_INET6 ? "]" : "",
+		 c->port, iface_or_default(c), strerror(e),
 		 c->iface[0] == '\0' ? " (no multicast route? set [discovery] "
 		 "interface)" : "");
 	return -e;
@@ -293,11 +370,11 @@ static int send_request(int fd, const struct polo_disc_conf *c,
  * repeat included): any reply restarts the idle gap, nothing else does,
  * so junk cannot keep a requester waiting. */
 static bool take_reply(struct collect *cl, const char *buf, size_t len,
-		       const struct sockaddr_in *from,
+		       const struct sockaddr_storage *from,
 		       const struct polo_log *lg)
 {
 	struct polo_disc_msg m;
-	char why[128] = "", peer[PEER_STRLEN], addr[INET_ADDRSTRLEN];
+	char why[128] = "", peer[PEER_STRLEN], addr[INET6_ADDRSTRLEN];
 
 	peer_str(from, peer, sizeof peer);
 	if (polo_disc_parse(buf, len, &m, why, sizeof why) < 0) {
@@ -310,8 +387,16 @@ static bool take_reply(struct collect *cl, const char *buf, size_t len,
 			 "%s: not an OK reply", peer);
 		return false;
 	}
-	if (inet_ntop(AF_INET, &from->sin_addr, addr, sizeof addr) == NULL)
+	if (!from_addr(from, addr, sizeof addr))
 		return false;
+	if (from->ss_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(
+		    &((const struct sockaddr_in6 *)from)->sin6_addr)) {
+		/* no certificate names it, no scope goes with it */
+		polo_log(lg, LOG_DEBUG, "discovery: ignoring an OK from %s: "
+			 "a link-local address (give the node a site or "
+			 "global one)", peer);
+		return true;
+	}
 	if (!have_node(cl, addr) && cl->n < DISC_NODES_MAX) {
 		memcpy(cl->nodes[cl->n].addr, addr, sizeof addr);
 		cl->n++;
@@ -319,22 +404,27 @@ static bool take_reply(struct collect *cl, const char *buf, size_t len,
 	return true;
 }
 
-/* Wait until fd is readable or `until` passes: 1, 0, or -errno. */
-static int wait_readable(int fd, uint64_t until, const struct polo_log *lg)
+/* Wait until fd[0] or fd[1] (-1: none) is readable or `until` passes:
+ * the readable fd, -1 for none, or -errno - 2. */
+static int wait_readable(const int fd[2], uint64_t until,
+			 const struct polo_log *lg)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = fd[0], .events = POLLIN },
+			       { .fd = fd[1], .events = POLLIN } };
 	uint64_t t = now_ns(), ms;
 	int r;
 
 	if (t >= until)
-		return 0;
+		return -1;
 	ms = (until - t + NS_PER_MS - 1) / NS_PER_MS;
-	r = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
-	if (r >= 0 || errno == EINTR)
-		return r > 0;
-	r = -errno;
-	polo_log(lg, LOG_ERR, "discovery: poll: %s", strerror(-r));
-	return r;
+	r = poll(p, 2, ms > INT_MAX ? INT_MAX : (int)ms);
+	if (r > 0)
+		return p[0].revents ? fd[0] : fd[1];
+	if (r == 0 || errno == EINTR)
+		return -1;
+	r = errno;
+	polo_log(lg, LOG_ERR, "discovery: poll: %s", strerror(r));
+	return -r - 2;
 }
 
 /* One datagram, if any is waiting: restarts the idle gap when it was an
@@ -344,7 +434,7 @@ static int take_one(int fd, const struct polo_disc_conf *c,
 		    const struct polo_log *lg)
 {
 	char buf[POLO_DGRAM_MAX];
-	struct sockaddr_in from;
+	struct sockaddr_storage from;
 	size_t len;
 	int r;
 
@@ -362,7 +452,7 @@ static int take_one(int fd, const struct polo_disc_conf *c,
 }
 
 /* Read one datagram per turn, so a flood cannot hold us past max_ms. */
-static int collect(int fd, const struct polo_disc_conf *c,
+static int collect(const int fd[2], const struct polo_disc_conf *c,
 		   struct collect *cl, const struct polo_log *lg)
 {
 	uint64_t start = now_ns(), end, idle, until;
@@ -375,8 +465,11 @@ static int collect(int fd, const struct polo_disc_conf *c,
 		if (now_ns() >= until)
 			return 0;
 		r = wait_readable(fd, until, lg);
-		if (r > 0)
-			r = take_one(fd, c, cl, &idle, lg);
+		if (r == -1)
+			continue;	/* the loop's test sees the time */
+		if (r < -1)
+			return r + 2;
+		r = take_one(r, c, cl, &idle, lg);
 		if (r < 0)
 			return r;
 	}
@@ -389,7 +482,8 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 {
 	struct collect cl = { .expect = expect, .nexpect = nexpect };
 	struct sockaddr_in grp;
-	int fd = -1, idx, r;
+	struct sockaddr_in6 grp6;
+	int fd[2] = { -1, -1 }, idx, r;
 
 	*out = NULL;
 	*n = 0;
@@ -400,6 +494,8 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 	r = conf_group(c, &grp, lg);
 	if (r == 0)
 		r = conf_ifindex(c, &idx, lg);
+	if (r == 0 && c->ipv6)
+		r = conf_group6(c, idx, &grp6, lg);
 	if (r < 0)
 		return r;
 	cl.nodes = calloc(DISC_NODES_MAX, sizeof *cl.nodes);
@@ -407,12 +503,20 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 		polo_log(lg, LOG_ERR, "discovery: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	fd = ask_socket(idx, lg);
-	r = fd < 0 ? fd : send_request(fd, c, &grp, service, lg);
+	fd[0] = ask_socket(idx, lg);
+	r = fd[0] < 0 ? fd[0] : send_request(fd[0], c, (struct sockaddr *)&grp,
+					     sizeof grp, service, lg);
+	if (r == 0 && c->ipv6) {
+		fd[1] = ask_socket6(idx, lg);
+		r = fd[1] < 0 ? fd[1] : send_request(fd[1], c,
+			(struct sockaddr *)&grp6, sizeof grp6, service, lg);
+	}
 	if (r == 0)
 		r = collect(fd, c, &cl, lg);
-	if (fd >= 0)
-		close(fd);
+	if (fd[0] >= 0)
+		close(fd[0]);
+	if (fd[1] >= 0)
+		close(fd[1]);
 	if (r < 0) {	/* logged where it happened */
 		free(cl.nodes);
 		return r;
@@ -437,7 +541,7 @@ int polo_disc_listen(const struct polo_disc_conf *c, const struct polo_log *lg)
 		r = conf_ifindex(c, &idx, lg);
 	if (r < 0)
 		return r;
-	fd = udp_socket(c->port, true, lg);	/* reuse: quick restarts */
+	fd = udp_socket(AF_INET, c->port, true, lg);	/* reuse: quick restarts */
 	if (fd < 0)
 		return fd;
 	/* Only our group: by default Linux delivers every group any socket
@@ -458,6 +562,45 @@ int polo_disc_listen(const struct polo_disc_conf *c, const struct polo_log *lg)
 			 "%s%s", c->group, c->port, iface_or_default(c),
 			 strerror(-r), c->iface[0] == '\0' ? " (no multicast "
 			 "route? set [discovery] interface)" : "");
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return r;
+}
+
+int polo_disc_listen6(const struct polo_disc_conf *c,
+		      const struct polo_log *lg)
+{
+	struct sockaddr_in6 grp;
+	struct ipv6_mreq mr;
+	int fd, idx, r;
+
+	r = conf_ifindex(c, &idx, lg);
+	if (r == 0)
+		r = conf_group6(c, idx, &grp, lg);
+	if (r < 0)
+		return r;
+	fd = udp_socket(AF_INET6, c->port, true, lg);
+	if (fd < 0)
+		return fd;
+	r = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0,
+		    "IPV6_MULTICAST_ALL", lg);
+	if (r == 0)
+		r = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 1,
+			    "IPV6_MULTICAST_LOOP", lg);
+	if (r < 0)
+		goto fail;
+	memset(&mr, 0, sizeof mr);
+	mr.ipv6mr_multiaddr = grp.sin6_addr;
+	mr.ipv6mr_interface = (unsigned)idx;
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof mr) < 0) {
+		r = -errno;
+		polo_log(lg, LOG_ERR, "discovery: cannot join [%s]:%u on %s: "
+			 "%s%s", c->group6, c->port, iface_or_default(c),
+			 strerror(-r), c->iface[0] == '\0' ? " (set "
+			 "[discovery] interface)" : "");
 		goto fail;
 	}
 	return fd;
@@ -516,15 +659,15 @@ static int reply_for(const struct polo_disc_msg *m, const struct offer *of,
 }
 
 static void answer(int fd, const char *dgram, size_t len,
-		   const struct sockaddr_in *from, const struct offer *of,
-		   const struct polo_log *lg)
+		   const struct sockaddr_storage *from,
+		   const struct offer *of, const struct polo_log *lg)
 {
 	struct polo_disc_msg m;
 	char why[128] = "", peer[PEER_STRLEN], buf[POLO_DGRAM_MAX];
 	int r;
 
 	peer_str(from, peer, sizeof peer);
-	if (from->sin_port == 0) {
+	if (from_port(from) == 0) {
 		polo_log(lg, LOG_DEBUG, "discovery: ignoring a datagram from "
 			 "%s: no port to answer", peer);
 		return;
@@ -547,7 +690,8 @@ static void answer(int fd, const char *dgram, size_t len,
 	/* One peer we cannot reach (or a forged source) must not stop the
 	 * responder: logged, and the datagram counts as handled. */
 	if (sendto(fd, buf, (size_t)r, 0, (const struct sockaddr *)from,
-		   sizeof *from) < 0)
+		   from->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+		   sizeof(struct sockaddr_in)) < 0)
 		polo_log(lg, LOG_WARNING, "discovery: cannot answer %s: %s",
 			 peer, strerror(errno));
 	else
@@ -560,7 +704,7 @@ int polo_disc_answer(int fd, const char *hostname,
 {
 	struct offer of = { hostname, services, nservices };
 	char buf[POLO_DGRAM_MAX];
-	struct sockaddr_in from;
+	struct sockaddr_storage from;
 	size_t len;
 	int r;
 

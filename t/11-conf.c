@@ -597,15 +597,15 @@ static void test_cluster(void)
 	is_int(load(&c, p), -EINVAL, "bad cluster values: -EINVAL");
 	like(cap.buf, err_at(p, 2, "bad value for group: '10.0.0.1' (want an IPv4 multicast address)"),
 	     "a group that is not multicast");
-	like(cap.buf, err_at(p, 3, "bad value for nodes: '10.0.0.1 node2' (want IPv4 addresses separated by spaces or commas)"), "a node that is not an address");
+	like(cap.buf, err_at(p, 3, "bad value for nodes: '10.0.0.1 node2' (want IPv4 or IPv6 addresses separated by spaces or commas)"), "a node that is not an address");
 	is_int(c.cl.nnodes, 0, "... and none of that list is taken");
 	like(cap.buf, err_at(p, 4, "bad value for interface: 'eth0;rm' (want an interface name, or empty)"), "a strange interface name");
 	like(cap.buf, err_at(p, 6, "bad value for ack: 'sometimes' (want early or done)"), "bad ack");
 	like(cap.buf, err_at(p, 7, "bad value for min_uid: '0' (want 1..4294967294)"), "min_uid 0 (root) refused");
 	like(cap.buf, err_at(p, 8, "bad value for user: 'ro ot' (want a login name)"), "a user that is not a login name");
 	like(cap.buf, err_at(p, 10, "bad value for crl: 'crl.pem' (want an absolute path, or empty for none)"), "a relative CRL path");
-	like(cap.buf, err_at(p, 12, "bad value for listen: '224.0.0.1' (want an IPv4 address of this node, or empty for all)"), "listen on a multicast address");
-	like(cap.buf, err_at(p, 13, "bad value for listen: 'eth0' (want an IPv4 address of this node, or empty for all)"), "listen on an interface name");
+	like(cap.buf, err_at(p, 12, "bad value for listen: '224.0.0.1' (want an IPv4 or IPv6 address of this node, or empty for all)"), "listen on a multicast address");
+	like(cap.buf, err_at(p, 13, "bad value for listen: 'eth0' (want an IPv4 or IPv6 address of this node, or empty for all)"), "listen on an interface name");
 }
 
 int main(void)

@@ -333,7 +333,7 @@ try:
 except OSError as e:
     print(e.strerror)' "$1" "$2"
 }
-is "$(listening 14343)" "0.0.0.0:14343" "by default hookd listens on every address"
+is "$(listening 14343)" "*:14343" "by default hookd listens on every address, IPv4 and IPv6 (one dual-stack socket)"
 sed -i 's/^port = 14343$/&\nlisten = 127.0.0.1/' "$T/hookd.conf"
 n=$(grep -c ' reloaded$' "$L")
 kill -HUP "$HPID"
