@@ -7,7 +7,7 @@ set -eu
 pkgs="$* build-essential pkg-config libpam0g-dev libinih-dev libjansson-dev
 libssl-dev openssl libpam-runtime pamtester libnss-wrapper libpam-wrapper valgrind
 clang iproute2 man-db groff-base perl util-linux procps python3 faketime
-openssh-server openssh-client shellcheck"
+openssh-server openssh-client shellcheck dnsmasq-base"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
