@@ -483,7 +483,7 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 	struct collect cl = { .expect = expect, .nexpect = nexpect };
 	struct sockaddr_in grp;
 	struct sockaddr_in6 grp6;
-	int fd[2] = { -1, -1 }, idx, r;
+	int fd[2] = { -1, -1 }, idx, r, r6;
 
 	*out = NULL;
 	*n = 0;
@@ -506,10 +506,20 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 	fd[0] = ask_socket(idx, lg);
 	r = fd[0] < 0 ? fd[0] : send_request(fd[0], c, (struct sockaddr *)&grp,
 					     sizeof grp, service, lg);
-	if (r == 0 && c->ipv6) {
+	if (c->ipv6) {
+		/* either family may be missing on a node: one that works
+		 * is enough (each failure is logged) */
 		fd[1] = ask_socket6(idx, lg);
-		r = fd[1] < 0 ? fd[1] : send_request(fd[1], c,
+		r6 = fd[1] < 0 ? fd[1] : send_request(fd[1], c,
 			(struct sockaddr *)&grp6, sizeof grp6, service, lg);
+		if (r < 0 && r6 == 0 && fd[0] >= 0) {
+			close(fd[0]);
+			fd[0] = -1;
+		} else if (r == 0 && r6 < 0 && fd[1] >= 0) {
+			close(fd[1]);
+			fd[1] = -1;
+		}
+		r = r == 0 || r6 == 0 ? 0 : r;
 	}
 	if (r == 0)
 		r = collect(fd, c, &cl, lg);
