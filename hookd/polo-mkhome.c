@@ -80,8 +80,8 @@
 #define EXIT_USAGE	2
 
 #define SERVICE		"polousers"
-#define STATE_NODES_MAX	1024	/* lines of the last-seen file */
-#define STATE_BYTES_MAX	(STATE_NODES_MAX * INET6_ADDRSTRLEN)	/* + '\n' */
+#define STATE_NODES_MAX	POLO_SEEN_NODES_MAX	/* lines of the last-seen file */
+#define STATE_BYTES_MAX	POLO_SEEN_BYTES_MAX
 /* every source of nodes at its bound: discovery, last-seen, static, SRV */
 #define SET_MAX		(1024 + STATE_NODES_MAX + POLO_MAX_NODES + \
 			 POLO_SRV_ADDRS_MAX)
@@ -360,74 +360,34 @@ out:
 
 /* ---- the last-seen file ---- */
 
-static void parse_state(char *text, struct nodeset *s, const struct mk *m)
+struct seen_ctx {
+	const struct mk *m;
+	struct nodeset *s;
+};
+
+static int seen_line(void *ctx, unsigned lineno, char *line)
 {
-	char *line, *save = NULL;
-	unsigned lineno = 0, kept = 0;
+	struct seen_ctx *x = ctx;
 
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		lineno++;
-		if (kept == STATE_NODES_MAX)
-			break;
-		if (set_add(s, line) == 0) {
-			kept++;
-			continue;
-		}
-		clean(line, strlen(line) + 1);
-		polo_log(&m->lg, LOG_WARNING, "%s: line %u: not a node "
-			 "address: %.50s", m->conf.cl.nodes_state, lineno,
-			 line);
-	}
-}
-
-static int read_fd_bounded(int fd, char *buf, size_t max, size_t *len)
-{
-	ssize_t n;
-
-	*len = 0;
-	while (*len < max) {
-		n = read(fd, buf + *len, max - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		*len += (size_t)n;
-	}
+	if (set_add(x->s, line) == 0)
+		return 0;
+	clean(line, strlen(line) + 1);
+	polo_log(&x->m->lg, LOG_WARNING, "%s: line %u: not a node address: "
+		 "%.50s", x->m->conf.cl.nodes_state, lineno, line);
 	return 0;
 }
 
 /* Missing is empty; unsafe or unreadable is logged and empty. */
 static void read_last_seen(const struct mk *m, struct nodeset *s)
 {
-	const char *path = m->conf.cl.nodes_state;
-	char buf[STATE_BYTES_MAX + 1], why[512];
-	struct stat st;
-	size_t len = 0;
-	int fd = -1, r;
+	struct seen_ctx x = { m, s };
+	char why[512];
+	int r;
 
-	r = polo_open_trusted(path, O_RDONLY | O_NONBLOCK | O_NOCTTY,
-			      geteuid(), &fd, NULL, 0, why, sizeof why);
-	if (r == -ENOENT)
-		return;
-	if (r < 0) {
+	r = polo_last_seen_read(m->conf.cl.nodes_state, geteuid(), seen_line,
+				&x, why, sizeof why);
+	if (r < 0 && r != -ENOENT)
 		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %s", why);
-		return;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		r = -EINVAL;
-	else
-		r = read_fd_bounded(fd, buf, STATE_BYTES_MAX, &len);
-	close(fd);
-	if (r < 0) {
-		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %.300s: not a "
-			 "readable regular file", path);
-		return;
-	}
-	buf[len] = '\0';
-	parse_state(buf, s, m);
 }
 
 /* dir, trusted, made (0755, its last component only) when missing. */

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -335,6 +336,55 @@ static int ask_socket6(int idx, const struct polo_log *lg)
 	return fd;
 }
 
+/* Is the interface a loopback one (where 127.0.0.1 is a fine source)? */
+static bool iface_loopback(const char *name)
+{
+	struct ifreq ifr;
+	int fd, r;
+
+	memset(&ifr, 0, sizeof ifr);
+	if (polo_strlcpy(ifr.ifr_name, name, sizeof ifr.ifr_name) < 0)
+		return false;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	close(fd);
+	return r == 0 && (ifr.ifr_flags & IFF_LOOPBACK);
+}
+
+int polo_disc_v4_source(const struct polo_disc_conf *c,
+			const struct polo_log *lg)
+{
+	struct sockaddr_in grp, src;
+	socklen_t sl = sizeof src;
+	struct ip_mreqn mr;
+	int fd, idx, r;
+
+	if (conf_group(c, &grp, lg) < 0 || conf_ifindex(c, &idx, lg) < 0 ||
+	    idx == 0 || iface_loopback(c->iface))
+		return 0;	/* errors are the caller's to meet */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	memset(&mr, 0, sizeof mr);
+	mr.imr_ifindex = idx;
+	/* a connected probe shows the source the kernel would choose:
+	 * none (0.0.0.0), or a loopback one, when the interface has no
+	 * IPv4 address */
+	r = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof mr) == 0 &&
+	    connect(fd, (const struct sockaddr *)&grp, sizeof grp) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&src, &sl) == 0 &&
+	    (src.sin_addr.s_addr == htonl(INADDR_ANY) ||
+	     (ntohl(src.sin_addr.s_addr) >> 24) == IN_LOOPBACKNET);
+	close(fd);
+	if (!r)
+		return 0;
+	polo_log(lg, LOG_DEBUG, "discovery: no IPv4 address on %s: not "
+		 "asking %s", c->iface, c->group);
+	return -EADDRNOTAVAIL;
+}
+
 static int send_request(int fd, const struct polo_disc_conf *c,
 			const struct sockaddr *grp, socklen_t glen,
 			const char *service, const struct polo_log *lg)
@@ -503,9 +553,12 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 		polo_log(lg, LOG_ERR, "discovery: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	fd[0] = ask_socket(idx, lg);
-	r = fd[0] < 0 ? fd[0] : send_request(fd[0], c, (struct sockaddr *)&grp,
-					     sizeof grp, service, lg);
+	r = c->ipv6 ? polo_disc_v4_source(c, lg) : 0;
+	if (r == 0) {
+		fd[0] = ask_socket(idx, lg);
+		r = fd[0] < 0 ? fd[0] : send_request(fd[0], c,
+			(struct sockaddr *)&grp, sizeof grp, service, lg);
+	}
 	if (c->ipv6) {
 		/* either family may be missing on a node: one that works
 		 * is enough (each failure is logged) */

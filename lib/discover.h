@@ -41,6 +41,14 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 		  char *const *expect, size_t nexpect,
 		  struct polo_node **out, size_t *n, const struct polo_log *lg);
 
+/* Has IPv4 an address to ask from on c->iface? -EADDRNOTAVAIL (logged at
+ * LOG_DEBUG) when the interface has no IPv4 address (an IPv6-only
+ * node): a request would leave from a loopback source, and only this
+ * node's own responder would answer it, from 127.0.0.1. Else 0 (also
+ * without an interface, or on a loopback one). */
+int polo_disc_v4_source(const struct polo_disc_conf *c,
+			const struct polo_log *lg);
+
 /* Responder: a UDP socket bound to the port (any address), joined to the
  * group (on iface if set), non-blocking, CLOEXEC. fd or -errno (logged). */
 int polo_disc_listen(const struct polo_disc_conf *c, const struct polo_log *lg);

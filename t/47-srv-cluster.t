@@ -84,6 +84,14 @@ like "$T"/mk.out "srv $SRV: target gone.polo.test: no address" "a target without
 is "$(sort "$T"/seen1/nodes | paste -sd' ')" "$A1 $A2 $A3" "last-seen: the verified nodes only, not node 4"
 like "$T"/dns.log "query\[SRV\] $SRV" "the name server was asked for the SRV records"
 
+# --- polohookctl discover: where each node came from ---------------------------------------
+on 1 "$B"/polohookctl -c "$T"/n1.conf discover >"$T"/tab 2>"$T"/err
+is "$?" 1 "polohookctl discover exits 1: node 4 does not verify"
+like "$T"/tab "^$A1 +[^ ]+ +[0-9.]+ ms +multicast,srv,last-seen +verified\$" "node 1: multicast, SRV and last-seen, verified"
+like "$T"/tab "^$A2 +- +- +srv,last-seen +verified\$" "node 2 (other subnet): SRV and last-seen, no multicast, verified"
+like "$T"/tab "^$A4 +- +- +srv +.*IP address mismatch\$" "node 4: from SRV only, refused: IP address mismatch"
+like "$T"/err "srv $SRV: target gone.polo.test: no address" "... the target without an address on stderr"
+
 # --- the name server gone: the login costs srv_ms at most ---------------------------------
 kill "$DNSPID"; wait "$DNSPID" 2>/dev/null
 on 1 rm -rf /home/alice

@@ -54,9 +54,13 @@ for k in 1 2 3; do
 	is "$(home_on $k alice)" "1500:1500 700" "IPv6 only: node $k has alice's home"
 	like "$T"/mk.out "^fd00:234::1$k: created\$" "... fd00:234::1$k reports created"
 done
+unlike "$T"/mk.out '127\.0\.0\.1|failed' "... and nothing else: no IPv4 request from a loopback source, no failure"
 like "$T"/hookd2.log 'discovery: answered \[fd00:234::11\]:' "node 2 answered node 1 on the IPv6 group, to its ULA"
 like "$T"/hookd2.log 'request from \[fd00:234::11\]:[0-9]+ \[CN=node1\]: user alice' "... and logged its request with the IPv6 peer"
 is "$(paste -sd' ' "$T"/seen1/nodes)" "fd00:234::11 fd00:234::12 fd00:234::13" "last-seen keeps IPv6 addresses"
+on 1 "$B"/polohookctl -c "$T"/n1.conf discover >"$T"/tab 2>"$T"/err
+is "$?" 0 "polohookctl discover on IPv6 only: every node verified"
+like "$T"/tab '^fd00:234::12 +[^ ]+ +[0-9.]+ ms +multicast,last-seen +verified$' "... node 2 found on the IPv6 group, and last-seen"
 for k in 1 2 3; do hookd_stop $k; done
 
 # --- mixed: both families on one bridge -------------------------------------------------
