@@ -4,6 +4,8 @@
 # non-root, only say what is missing (the build or some tests may then fail
 # or skip).
 set -eu
+# dnsmasq-base is the dnsmasq binary alone (t/47, t/48 run it in namespaces);
+# never the dnsmasq package, whose postinst starts a daemon on the host.
 pkgs="$* build-essential pkg-config libpam0g-dev libinih-dev libjansson-dev
 libssl-dev openssl libpam-runtime pamtester libnss-wrapper libpam-wrapper valgrind
 clang iproute2 man-db groff-base perl util-linux procps python3 faketime
