@@ -256,18 +256,18 @@ static int set_group(char *dst, size_t size, const char *v)
 	return polo_strlcpy(dst, v, size);
 }
 
-static int set_group6(char *dst, size_t size, const char *v)
+static bool is_group6(const char *v)
 {
 	struct in6_addr a;
 
-	if (inet_pton(AF_INET6, v, &a) != 1 || !IN6_IS_ADDR_MULTICAST(&a))
-		return -EINVAL;
-	return polo_strlcpy(dst, v, size);
+	return inet_pton(AF_INET6, v, &a) == 1 && IN6_IS_ADDR_MULTICAST(&a);
 }
 
-static int set_srv(char *dst, size_t size, const char *v)
+/* v when ok(v) says it is one ("" too, when empty is allowed). */
+static int set_checked(char *dst, size_t size, const char *v,
+		       bool (*ok)(const char *), bool empty)
 {
-	if (*v != '\0' && !polo_valid_dns_name(v))
+	if ((*v != '\0' || !empty) && !ok(v))
 		return -EINVAL;
 	return polo_strlcpy(dst, v, size);
 }
@@ -354,8 +354,8 @@ static int conf_set_cluster(struct polo_cluster_conf *cl, enum conf_id id,
 	switch (id) {
 	case KEY_GROUP:		return set_group(cl->group, sizeof cl->group, v);
 	case KEY_IPV6:		return set_bool(&cl->ipv6, v);
-	case KEY_GROUP6:	return set_group6(cl->group6, sizeof cl->group6, v);
-	case KEY_SRV:		return set_srv(cl->srv, sizeof cl->srv, v);
+	case KEY_GROUP6:	return set_checked(cl->group6, sizeof cl->group6, v, is_group6, false);
+	case KEY_SRV:		return set_checked(cl->srv, sizeof cl->srv, v, polo_valid_dns_name, true);
 	case KEY_SRV_MS:	return set_range(&cl->srv_ms, v, 100, 30000);
 	case KEY_DPORT:		return set_range(&cl->port, v, 1, 65535);
 	case KEY_IFACE:		return set_iface(cl->interface, sizeof cl->interface, v);

@@ -288,47 +288,34 @@ static bool all_expected(const struct collect *cl)
 	return true;
 }
 
-static int ask_socket(int idx, const struct polo_log *lg)
+/* A requester's socket for family af: multicast TTL (hop limit) 2,
+ * loopback on (this node's own responder answers too), sent through
+ * interface idx when it is set. */
+static int ask_socket(int af, int idx, const struct polo_log *lg)
 {
+	bool v6 = af == AF_INET6;
+	int level = v6 ? IPPROTO_IPV6 : IPPROTO_IP, fd, r;
 	struct ip_mreqn mr;
-	int fd, r;
 
-	fd = udp_socket(AF_INET, 0, false, lg);
+	fd = udp_socket(af, 0, false, lg);
 	if (fd < 0)
 		return fd;
-	r = set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, DISC_TTL,
-		    "IP_MULTICAST_TTL", lg);
-	if (r == 0)	/* this node's own responder answers too */
-		r = set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 1,
+	r = set_int(fd, level, v6 ? IPV6_MULTICAST_HOPS : IP_MULTICAST_TTL,
+		    DISC_TTL, v6 ? "IPV6_MULTICAST_HOPS" : "IP_MULTICAST_TTL",
+		    lg);
+	if (r == 0)
+		r = set_int(fd, level, v6 ? IPV6_MULTICAST_LOOP :
+			    IP_MULTICAST_LOOP, 1, v6 ? "IPV6_MULTICAST_LOOP" :
 			    "IP_MULTICAST_LOOP", lg);
-	if (r == 0 && idx > 0) {
+	if (r == 0 && idx > 0 && v6) {
+		r = set_int(fd, level, IPV6_MULTICAST_IF, idx,
+			    "IPV6_MULTICAST_IF", lg);
+	} else if (r == 0 && idx > 0) {
 		memset(&mr, 0, sizeof mr);
 		mr.imr_ifindex = idx;
-		r = set_opt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof mr,
+		r = set_opt(fd, level, IP_MULTICAST_IF, &mr, sizeof mr,
 			    "IP_MULTICAST_IF", lg);
 	}
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-static int ask_socket6(int idx, const struct polo_log *lg)
-{
-	int fd, r;
-
-	fd = udp_socket(AF_INET6, 0, false, lg);
-	if (fd < 0)
-		return fd;
-	r = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, DISC_TTL,
-		    "IPV6_MULTICAST_HOPS", lg);
-	if (r == 0)
-		r = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 1,
-			    "IPV6_MULTICAST_LOOP", lg);
-	if (r == 0 && idx > 0)
-		r = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, idx,
-			    "IPV6_MULTICAST_IF", lg);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -555,14 +542,14 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 	}
 	r = c->ipv6 ? polo_disc_v4_source(c, lg) : 0;
 	if (r == 0) {
-		fd[0] = ask_socket(idx, lg);
+		fd[0] = ask_socket(AF_INET, idx, lg);
 		r = fd[0] < 0 ? fd[0] : send_request(fd[0], c,
 			(struct sockaddr *)&grp, sizeof grp, service, lg);
 	}
 	if (c->ipv6) {
 		/* either family may be missing on a node: one that works
 		 * is enough (each failure is logged) */
-		fd[1] = ask_socket6(idx, lg);
+		fd[1] = ask_socket(AF_INET6, idx, lg);
 		r6 = fd[1] < 0 ? fd[1] : send_request(fd[1], c,
 			(struct sockaddr *)&grp6, sizeof grp6, service, lg);
 		if (r < 0 && r6 == 0 && fd[0] >= 0) {
@@ -593,6 +580,51 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 
 /* ---- responder ---- */
 
+/* A responder's socket for family af: bound to the port (reuse: quick
+ * restarts), loopback on, and only our group delivered: by default Linux
+ * delivers every group any socket on the host joined to a socket bound to
+ * the port. */
+static int responder_socket(int af, unsigned port, const struct polo_log *lg)
+{
+	bool v6 = af == AF_INET6;
+	int level = v6 ? IPPROTO_IPV6 : IPPROTO_IP, fd, r;
+
+	fd = udp_socket(af, port, true, lg);
+	if (fd < 0)
+		return fd;
+	r = set_int(fd, level, v6 ? IPV6_MULTICAST_ALL : IP_MULTICAST_ALL, 0,
+		    v6 ? "IPV6_MULTICAST_ALL" : "IP_MULTICAST_ALL", lg);
+	if (r == 0)
+		r = set_int(fd, level, v6 ? IPV6_MULTICAST_LOOP :
+			    IP_MULTICAST_LOOP, 1, v6 ? "IPV6_MULTICAST_LOOP" :
+			    "IP_MULTICAST_LOOP", lg);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Join the group (mr: ip_mreqn or ipv6_mreq): fd, or -errno with fd
+ * closed and the failure logged. */
+static int join(int fd, bool v6, const void *mr, socklen_t len,
+		const struct polo_disc_conf *c, const struct polo_log *lg)
+{
+	int r;
+
+	if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ?
+		       IPV6_JOIN_GROUP : IP_ADD_MEMBERSHIP, mr, len) == 0)
+		return fd;
+	r = -errno;
+	polo_log(lg, LOG_ERR, "discovery: cannot join %s%s%s:%u on %s: %s%s",
+		 v6 ? "[" : "", v6 ? c->group6 : c->group, v6 ? "]" : "",
+		 c->port, iface_or_default(c), strerror(-r),
+		 c->iface[0] == '\0' ? v6 ? " (set [discovery] interface)" :
+		 " (no multicast route? set [discovery] interface)" : "");
+	close(fd);
+	return r;
+}
+
 int polo_disc_listen(const struct polo_disc_conf *c, const struct polo_log *lg)
 {
 	struct sockaddr_in grp;
@@ -604,33 +636,13 @@ int polo_disc_listen(const struct polo_disc_conf *c, const struct polo_log *lg)
 		r = conf_ifindex(c, &idx, lg);
 	if (r < 0)
 		return r;
-	fd = udp_socket(AF_INET, c->port, true, lg);	/* reuse: quick restarts */
+	fd = responder_socket(AF_INET, c->port, lg);
 	if (fd < 0)
 		return fd;
-	/* Only our group: by default Linux delivers every group any socket
-	 * on the host joined to a socket bound to the port. */
-	r = set_int(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0, "IP_MULTICAST_ALL",
-		    lg);
-	if (r == 0)
-		r = set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 1,
-			    "IP_MULTICAST_LOOP", lg);
-	if (r < 0)
-		goto fail;
 	memset(&mr, 0, sizeof mr);
 	mr.imr_multiaddr = grp.sin_addr;
 	mr.imr_ifindex = idx;
-	if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) {
-		r = -errno;
-		polo_log(lg, LOG_ERR, "discovery: cannot join %s:%u on %s: "
-			 "%s%s", c->group, c->port, iface_or_default(c),
-			 strerror(-r), c->iface[0] == '\0' ? " (no multicast "
-			 "route? set [discovery] interface)" : "");
-		goto fail;
-	}
-	return fd;
-fail:
-	close(fd);
-	return r;
+	return join(fd, false, &mr, sizeof mr, c, lg);
 }
 
 int polo_disc_listen6(const struct polo_disc_conf *c,
@@ -645,31 +657,13 @@ int polo_disc_listen6(const struct polo_disc_conf *c,
 		r = conf_group6(c, idx, &grp, lg);
 	if (r < 0)
 		return r;
-	fd = udp_socket(AF_INET6, c->port, true, lg);
+	fd = responder_socket(AF_INET6, c->port, lg);
 	if (fd < 0)
 		return fd;
-	r = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0,
-		    "IPV6_MULTICAST_ALL", lg);
-	if (r == 0)
-		r = set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 1,
-			    "IPV6_MULTICAST_LOOP", lg);
-	if (r < 0)
-		goto fail;
 	memset(&mr, 0, sizeof mr);
 	mr.ipv6mr_multiaddr = grp.sin6_addr;
 	mr.ipv6mr_interface = (unsigned)idx;
-	if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof mr) < 0) {
-		r = -errno;
-		polo_log(lg, LOG_ERR, "discovery: cannot join [%s]:%u on %s: "
-			 "%s%s", c->group6, c->port, iface_or_default(c),
-			 strerror(-r), c->iface[0] == '\0' ? " (set "
-			 "[discovery] interface)" : "");
-		goto fail;
-	}
-	return fd;
-fail:
-	close(fd);
-	return r;
+	return join(fd, true, &mr, sizeof mr, c, lg);
 }
 
 /* What this node offers, for the answer. */
