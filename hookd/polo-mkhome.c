@@ -28,6 +28,9 @@
  *    carry the address we connected to; with TLS 1.3 a server may refuse
  *    our certificate after our handshake succeeded, so only a reply that
  *    parses as {"OK": 0} counts as success;
+ *  - a DNS answer ([discovery] srv) is parsed only by libresolv in a
+ *    child as [hookd] user, killed at srv_ms (lib/srv.c); its addresses,
+ *    like discovery's, are only tried, never trusted;
  *  - the last-seen file is read only through a trusted path and replaced
  *    atomically; text from the network or from files is printed cleaned
  *    and capped;
