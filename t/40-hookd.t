@@ -272,7 +272,7 @@ SP=$!
 # the worker forks the connection child once it accepted: wait for it (a
 # loaded machine may take longer than any fixed pause)
 WPID=$(pgrep -P "$HPID" | head -n1)
-KID= _i=0
+KID='' _i=0
 while [ -z "$KID" ] && [ $_i -lt 100 ]; do
 	sleep 0.05; _i=$((_i + 1))
 	KID=$(pgrep -P "$WPID" | head -n1)
