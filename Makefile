@@ -85,9 +85,10 @@ LDHARDEN := -Wl,-z,relro,-z,now $(LDFLAGS)
 # inih is linked in statically: no runtime dependency, and nothing of it
 # is shared with (or visible to) the host process.
 LIBS    := -l:libinih.a
-# The cluster parts (lib/proto.c, lib/tls.c) need jansson and OpenSSL 3;
+# The cluster parts (lib/proto.c, lib/tls.c, lib/srv.c) need jansson,
+# OpenSSL 3 and glibc's libresolv;
 # the PAM module never links them.
-NET_LIBS := -ljansson -lssl -lcrypto
+NET_LIBS := -ljansson -lssl -lcrypto -lresolv
 
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)

@@ -3,7 +3,8 @@
 # hook a login waits for, takes to make (or find) the user's home on every
 # node, discovery and TLS included, for 1, 4, 16 and 32 nodes; with
 # polohook's discovery (ended as soon as every expected node answered),
-# with no node known yet (a 50 ms idle gap), and with the original
+# with no node known yet (a 50 ms idle gap), with the nodes found through
+# DNS SRV (dnsmasq in the switch namespace), and with the original
 # MarcoPolo client's 400 ms idle gap. Run by bench/run.sh, which sets
 # TOP B W and CL_SIZES CL_RUNS.
 #
@@ -17,7 +18,7 @@ SIZES=${CL_SIZES:-1 4 16 32}
 RUNS=${CL_RUNS:-10}
 NSSW=$(find /usr/lib /lib -name libnss_wrapper.so 2>/dev/null | head -n1)
 [ -n "$NSSW" ] || { echo "cluster.sh: no libnss_wrapper.so" >&2; exit 1; }
-for c in ip nsenter unshare openssl ss mountpoint; do
+for c in ip nsenter unshare openssl ss mountpoint dnsmasq; do
 	command -v $c >/dev/null || { echo "cluster.sh: no $c" >&2; exit 1; }
 done
 MAXN=0
@@ -29,6 +30,7 @@ T=$(mktemp -d /tmp/polocluster.XXXXXX)
 MNT=$T/mnt
 NETNS=""
 HPIDS=""
+DNSPID=""
 
 . "$TOP/bench/stop.sh"
 stop_hookds() {
@@ -41,6 +43,7 @@ cleanup() {
 	set +e
 	[ $_rc -eq 0 ] || cp "$T/mkhome.log" "$W/cluster-mkhome.log" 2>/dev/null || :
 	stop_hookds
+	[ -z "$DNSPID" ] || stop_pids "$DNSPID"
 	for f in "$MNT"/n*.mnt; do
 		if [ -e "$f" ]; then umount "$f" 2>/dev/null; fi
 	done
@@ -96,7 +99,8 @@ done
 # shellcheck disable=SC2086 # a word per node
 sh "$TOP/examples/make-certs.sh" "$T/tls" $certargs >/dev/null
 
-MODES="fast first orig"
+MODES="fast first srv orig"
+NMODES=4
 W0=1	# warm-up runs per pambench call
 {
 	echo "root:x:0:0:root:/root:/bin/sh"
@@ -159,6 +163,35 @@ EOF
 mkconf fast 50 "$T/seen/nodes"
 mkconf first 50 "$T/untrusted/nodes"
 mkconf orig 400 "$T/untrusted/nodes"
+#   srv    no node known, the nodes named by the SRV records of
+#          _polousers._tcp.bench.test: they are expected, so discovery
+#          ends as soon as all of them answered
+mkconf srv 50 "$T/untrusted/nodes"
+printf '[discovery]\nsrv = _polousers._tcp.bench.test\n' >>"$T/mk-srv.conf"
+
+# the name server: dnsmasq on the switch's bridge (no upstream, no
+# /etc/hosts), the SRV records of the nodes running at each size
+ip -n "$P-sw" addr add 10.234.255.1/16 dev br0
+printf 'nameserver 10.234.255.1\noptions timeout:1 attempts:1\n' >"$T/resolv.conf"
+nsenter --mount="$MNT/n1.mnt" mount --bind "$T/resolv.conf" /etc/resolv.conf
+start_dns() {	# start_dns S: SRV records for nodes 1..S
+	[ -z "$DNSPID" ] || stop_pids "$DNSPID"
+	_recs="" _k=1
+	while [ $_k -le "$1" ]; do
+		_recs="$_recs --srv-host=_polousers._tcp.bench.test,n$_k.bench.test,1343,0,10"
+		_recs="$_recs --host-record=n$_k.bench.test,$(addr $_k)"
+		_k=$((_k + 1))
+	done
+	# shellcheck disable=SC2086 # a word per record
+	ip netns exec "$P-sw" dnsmasq -k -C /dev/null --no-resolv --no-hosts \
+		--pid-file= --bind-interfaces --listen-address=10.234.255.1 \
+		--local=/bench.test/ $_recs 2>>"$T/dns.log" &
+	DNSPID=$!
+	_i=0
+	while ! on 1 getent hosts "n$1.bench.test" >/dev/null && [ $_i -lt 100 ]; do
+		sleep 0.05; _i=$((_i + 1))
+	done
+}
 
 # --- the runs ---------------------------------------------------------------
 PB=$B/bench/pambench
@@ -198,6 +231,7 @@ for s in $SIZES; do
 		done
 		k=$((k + 1))
 	done
+	start_dns "$s"
 	# the last-seen file: exactly these nodes
 	k=1
 	while [ $k -le "$s" ]; do addr $k; k=$((k + 1)); done >"$T/seen/nodes"
@@ -211,9 +245,9 @@ for s in $SIZES; do
 		n=$(on $k find /home -mindepth 1 -maxdepth 1 -name "s${s}[a-z]*" \
 			-perm 0700 | wc -l)
 		o=$(on $k stat -c '%u %a' /home/old 2>/dev/null || :)
-		if [ "$n" -ne $((3 * (RUNS + W0))) ] || [ "$o" != "3000 700" ]; then
+		if [ "$n" -ne $((NMODES * (RUNS + W0))) ] || [ "$o" != "3000 700" ]; then
 			echo "cluster.sh: size $s: node $k has $n of" \
-				"$((3 * (RUNS + W0))) new homes, old's: '$o'" >&2
+				"$((NMODES * (RUNS + W0))) new homes, old's: '$o'" >&2
 			exit 1
 		fi
 		k=$((k + 1))
@@ -253,6 +287,11 @@ exit after every node answered, discovery and mutual TLS included.
     nodes, so discovery ends as soon as every one of them answered;
   - first login: no node known yet (the last-seen file is refused), so
     discovery ends after 50 ms without a new answer;
+  - SRV: no node known, but \`srv = _polousers._tcp.bench.test\` names
+    them all (dnsmasq on the switch's bridge, SRV and A records of the
+    nodes running): polo-mkhome looks the name up (a child process, as on
+    a real login) and expects those nodes, so discovery ends as soon as
+    every one of them answered, as with a last-seen file;
   - original gap: no node known and \`idle_ms = 400\`, the original
     MarcoPolo PAM client's gap (PROTOCOL.md).
 - After each size, every node was checked to hold every home made, owned
@@ -261,17 +300,19 @@ exit after every node answered, discovery and mutual TLS included.
   32 hookds and 32 TLS handshakes on $(nproc) CPU(s), not a LAN of 32
   machines.
 
-| nodes | home | polohook ms (p90) | first login ms | original gap ms | polohook ÷ original gap | first login ÷ original gap |
-|---:|---|---:|---:|---:|---:|---:|
+| nodes | home | polohook ms (p90) | first login ms | SRV ms (p90) | original gap ms | polohook ÷ original gap | first login ÷ original gap | SRV ÷ original gap |
+|---:|---|---:|---:|---:|---:|---:|---:|---:|
 EOF
 	for s in $SIZES; do
 		for kind in new existing; do
 			f=$(med "$s" fast "$kind" median_ms)
 			i=$(med "$s" first "$kind" median_ms)
 			o=$(med "$s" orig "$kind" median_ms)
-			printf '| %s | %s | %s (%s) | %s | %s | %s× | %s× |\n' "$s" \
-				"$kind" "$f" "$(med "$s" fast "$kind" p90_ms)" "$i" \
-				"$o" "$(div "$f" "$o")" "$(div "$i" "$o")"
+			v=$(med "$s" srv "$kind" median_ms)
+			printf '| %s | %s | %s (%s) | %s | %s (%s) | %s | %s× | %s× | %s× |\n' \
+				"$s" "$kind" "$f" "$(med "$s" fast "$kind" p90_ms)" \
+				"$i" "$v" "$(med "$s" srv "$kind" p90_ms)" "$o" \
+				"$(div "$f" "$o")" "$(div "$i" "$o")" "$(div "$v" "$o")"
 		done
 	done
 } >"$W/cluster.md"

@@ -73,7 +73,7 @@ BWARN="-std=gnu11 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes
 	$CC $BWARN -o "$B/bench/logsink" "$TOP/t/logsink.c"
 	$CC $BWARN -iquote "$TOP/lib" -o "$B/bench/hookload" \
 		"$TOP/bench/hookload.c" "$B/libpolohook.a" -l:libinih.a \
-		-ljansson -lssl -lcrypto -lpthread
+		-ljansson -lssl -lcrypto -lresolv -lpthread
 }
 
 W=$(mktemp -d /tmp/polobench-run.XXXXXX)

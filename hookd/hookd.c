@@ -64,7 +64,7 @@
 #define PER_WAKEUP	64	/* accepts / datagrams / fds per poll round */
 #define STOP_MS		2000	/* a worker gets this long after SIGTERM */
 #define RESTART_MS	1000	/* at most one worker restart per second */
-#define PEER_MAX	64	/* "255.255.255.255:65535" and then some */
+#define PEER_MAX	64	/* "[ffff:...:255.255.255.255]:65535" */
 #define SUBJECT_LEN	300
 
 static const char *const services[] = { "polousers" };
@@ -110,35 +110,49 @@ struct settings {
 	gid_t gid;
 	int lfd;		/* TCP, [hookd] port */
 	int dfd;		/* UDP, discovery */
+	int dfd6;		/* UDP, IPv6 discovery ([discovery] ipv6), or -1 */
 };
 
 /* The home service's socket: on addr (conf.c checked it), or on every
- * address when addr is "". reuseport: see tcp_listen_beside. */
+ * address of both families when addr is "": one IPv6 socket that also
+ * takes IPv4 (IPV6_V6ONLY off; its IPv4 peers appear as ::ffff:a.b.c.d
+ * and are named as IPv4 in logs), or an IPv4 one where the kernel has no
+ * IPv6. reuseport: see tcp_listen_beside. */
 static int tcp_listen(const char *addr, unsigned long port, bool reuseport)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_ANY) };
-	int fd = -1, one = 1, e;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	int fd = -1, one = 1, zero = 0, e;
+	bool any = addr[0] == '\0';
 
-	if (addr[0] != '\0' && inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
+	if (polo_sockaddr(any ? "::" : addr, port, &sa, &salen) < 0) {
 		errno = EINVAL;
 		goto fail;
 	}
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0 && any && errno == EAFNOSUPPORT) {
+		(void)polo_sockaddr("0.0.0.0", port, &sa, &salen);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK |
+			    SOCK_CLOEXEC, 0);
+	}
 	if (fd < 0)
 		goto fail;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	if ((sa.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, any ? &zero : &one,
+			sizeof one) < 0) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
 	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
 				     sizeof one) < 0) ||
-	    bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, salen) < 0 ||
 	    listen(fd, LISTEN_BACKLOG) < 0)
 		goto fail;
 	return fd;
 fail:
 	e = errno;
-	polo_log(&lg, LOG_ERR, "listen on TCP %s:%lu: %s",
-		 addr[0] ? addr : "0.0.0.0", port, strerror(e));
+	polo_log(&lg, LOG_ERR, "listen on TCP %s%s%s:%lu: %s",
+		 strchr(addr, ':') ? "[" : "", any ? "*" : addr,
+		 strchr(addr, ':') ? "]" : "", port, strerror(e));
 	if (fd >= 0)
 		close(fd);
 	return -e;
@@ -166,7 +180,8 @@ static bool same_disc(const struct polo_cluster_conf *a,
 		      const struct polo_cluster_conf *b)
 {
 	return a->port == b->port && strcmp(a->group, b->group) == 0 &&
-	       strcmp(a->interface, b->interface) == 0;
+	       strcmp(a->interface, b->interface) == 0 &&
+	       a->ipv6 == b->ipv6 && strcmp(a->group6, b->group6) == 0;
 }
 
 static int steal(int *fd)
@@ -185,7 +200,9 @@ static void settings_free(struct settings *s)
 		close(s->lfd);
 	if (s->dfd >= 0)
 		close(s->dfd);
-	s->lfd = s->dfd = -1;
+	if (s->dfd6 >= 0)
+		close(s->dfd6);
+	s->lfd = s->dfd = s->dfd6 = -1;
 }
 
 /* Read the config at path into s. Sockets whose settings did not change
@@ -197,9 +214,10 @@ static int settings_load(struct settings *s, const char *path,
 	struct polo_tls_conf t;
 	struct polo_disc_conf d;
 	struct passwd *pw;
-	int r, lfd = -1, dfd = -1;
+	int r, lfd = -1, dfd = -1, dfd6 = -1;
+	bool newdisc;
 
-	*s = (struct settings){ .lfd = -1, .dfd = -1 };
+	*s = (struct settings){ .lfd = -1, .dfd = -1, .dfd6 = -1 };
 	polo_conf_defaults(&s->conf);
 	r = polo_conf_load(&s->conf, path, &lg);
 	if (r == -ENOENT)
@@ -244,19 +262,28 @@ static int settings_load(struct settings *s, const char *path,
 		if (lfd < 0)
 			goto fail;
 	}
-	if (old == NULL || old->dfd < 0 || !same_disc(&old->conf.cl,
-						       &s->conf.cl)) {
+	newdisc = old == NULL || old->dfd < 0 ||
+		  !same_disc(&old->conf.cl, &s->conf.cl);
+	if (newdisc) {
 		polo_cluster_disc(&s->conf.cl, &d);
 		dfd = polo_disc_listen(&d, &lg);
 		if (dfd < 0)
 			goto fail;
+		if (d.ipv6) {
+			dfd6 = polo_disc_listen6(&d, &lg);
+			if (dfd6 < 0)
+				goto fail;
+		}
 	}
 	s->lfd = lfd >= 0 ? lfd : steal(&old->lfd);
 	s->dfd = dfd >= 0 ? dfd : steal(&old->dfd);
+	s->dfd6 = newdisc ? dfd6 : steal(&old->dfd6);
 	return 0;
 fail:
 	if (lfd >= 0)
 		close(lfd);
+	if (dfd >= 0)
+		close(dfd);
 	SSL_CTX_free(s->ctx);
 	s->ctx = NULL;
 	return -1;
@@ -264,13 +291,28 @@ fail:
 
 /* ---- privilege drop ---- */
 
-static void peer_name(const struct sockaddr_in *sa, char *buf, size_t len)
+/* "a.b.c.d:port" for IPv4 (also when it came over the dual-stack socket
+ * as ::ffff:a.b.c.d), "[a:b::c]:port" for IPv6. */
+static void peer_name(const struct sockaddr_storage *ss, char *buf,
+		      size_t len)
 {
-	char a[INET_ADDRSTRLEN];
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	char a[INET6_ADDRSTRLEN] = "?";
+	bool v6 = false;
 
-	if (inet_ntop(AF_INET, &sa->sin_addr, a, sizeof a) == NULL)
-		(void)polo_strlcpy(a, "?", sizeof a);
-	(void)snprintf(buf, len, "%s:%u", a, ntohs(sa->sin_port));
+	if (ss->ss_family == AF_INET) {
+		(void)inet_ntop(AF_INET, &s4->sin_addr, a, sizeof a);
+	} else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		(void)inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], a,
+				sizeof a);
+	} else {
+		(void)inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof a);
+		v6 = true;
+	}
+	(void)snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", a,
+		       ss->ss_family == AF_INET ? ntohs(s4->sin_port) :
+		       ntohs(s6->sin6_port));
 }
 
 /* ---- connection child ---- */
@@ -509,6 +551,8 @@ static void accept_one(struct worker *w, int cfd, const char *peer,
 		close(w->sfd);
 		close(w->s->lfd);
 		close(w->s->dfd);
+		if (w->s->dfd6 >= 0)
+			close(w->s->dfd6);
 		conn_main(w->s, cfd, sp[1], peer, start);
 		_exit(0);
 	}
@@ -522,7 +566,7 @@ out:
 
 static void accept_some(struct worker *w)
 {
-	struct sockaddr_in sa;
+	struct sockaddr_storage sa;
 	socklen_t salen;
 	char peer[PEER_MAX];
 	int i, cfd;
@@ -555,13 +599,13 @@ static void accept_some(struct worker *w)
 	}
 }
 
-static void answer_some(struct worker *w)
+static void answer_some(struct worker *w, int fd)
 {
 	const char *const *sv = services;
 	int i;
 
 	for (i = 0; i < PER_WAKEUP; i++)
-		if (polo_disc_answer(w->s->dfd, w->host, sv, 1, &lg) < 0)
+		if (polo_disc_answer(fd, w->host, sv, 1, &lg) < 0)
 			return;
 }
 
@@ -569,7 +613,7 @@ static void __attribute__((noreturn))
 worker_main(const struct settings *s, int ctl, pid_t monitor)
 {
 	struct worker w = { .s = s, .ctl = ctl, .sfd = -1 };
-	struct pollfd p[4];
+	struct pollfd p[5];
 	sigset_t chld;
 
 	(void)setpgid(0, 0);	/* so the monitor can stop us and our kids */
@@ -591,16 +635,22 @@ worker_main(const struct settings *s, int ctl, pid_t monitor)
 	if (gethostname(w.host, sizeof w.host - 1) < 0)
 		(void)polo_strlcpy(w.host, "localhost", sizeof w.host);
 	w.host[sizeof w.host - 1] = '\0';
-	polo_log(&lg, LOG_INFO, "worker running as uid %u: TCP %s:%lu, "
-		 "discovery %s:%lu", (unsigned)getuid(),
-		 s->conf.cl.listen[0] ? s->conf.cl.listen : "0.0.0.0",
-		 s->conf.cl.hookd_port, s->conf.cl.group, s->conf.cl.port);
+	polo_log(&lg, LOG_INFO, "worker running as uid %u: TCP %s%s%s:%lu, "
+		 "discovery %s:%lu%s%s%s", (unsigned)getuid(),
+		 strchr(s->conf.cl.listen, ':') ? "[" : "",
+		 s->conf.cl.listen[0] ? s->conf.cl.listen : "*",
+		 strchr(s->conf.cl.listen, ':') ? "]" : "",
+		 s->conf.cl.hookd_port, s->conf.cl.group, s->conf.cl.port,
+		 s->dfd6 >= 0 ? " and [" : "",
+		 s->dfd6 >= 0 ? s->conf.cl.group6 : "",
+		 s->dfd6 >= 0 ? "]" : "");
 	for (;;) {
 		p[0] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = s->dfd, .events = POLLIN };
 		p[2] = (struct pollfd){ .fd = w.sfd, .events = POLLIN };
 		p[3] = (struct pollfd){ .fd = ctl, .events = POLLIN };
-		if (poll(p, 4, -1) < 0) {
+		p[4] = (struct pollfd){ .fd = s->dfd6, .events = POLLIN };
+		if (poll(p, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			polo_log(&lg, LOG_ERR, "worker: poll: %s",
@@ -612,7 +662,9 @@ worker_main(const struct settings *s, int ctl, pid_t monitor)
 		if (p[2].revents)
 			reap_kids(&w);
 		if (p[1].revents)
-			answer_some(&w);
+			answer_some(&w, s->dfd);
+		if (p[4].revents)
+			answer_some(&w, s->dfd6);
 		if (p[0].revents)
 			accept_some(&w);
 	}
@@ -924,7 +976,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	struct monitor m = { .worker = -1, .ctl = -1, .sfd = -1 };
+	struct monitor m = { .worker = -1, .ctl = -1, .sfd = -1,
+			     .s = { .lfd = -1, .dfd = -1, .dfd6 = -1 } };
 	sigset_t set;
 	int opt, rc;
 

@@ -5,8 +5,10 @@
  *   polo-mkhome [-c CONFIG] [-d] [session_added|session_removed]
  *
  * Installed as /etc/session.d/added/10W-polo-mkhome. It finds the nodes
- * (MarcoPolo discovery for "polousers", plus the static [discovery] nodes
- * and the last-seen set), asks all of them in parallel, over mutually
+ * (MarcoPolo discovery for "polousers" over IPv4, and over IPv6 with
+ * [discovery] ipv6, plus the static [discovery] nodes, the targets of the
+ * [discovery] srv DNS name and the last-seen set), asks all of them in
+ * parallel, over mutually
  * authenticated TLS, to create the user's home, and prints one line per
  * node. Exit status 0 only if every node asked succeeded, 1 otherwise,
  * 2 on bad usage.
@@ -26,6 +28,9 @@
  *    carry the address we connected to; with TLS 1.3 a server may refuse
  *    our certificate after our handshake succeeded, so only a reply that
  *    parses as {"OK": 0} counts as success;
+ *  - a DNS answer ([discovery] srv) is parsed only by libresolv in a
+ *    child as [hookd] user, killed at srv_ms (lib/srv.c); its addresses,
+ *    like discovery's, are only tried, never trusted;
  *  - the last-seen file is read only through a trusted path and replaced
  *    atomically; text from the network or from files is printed cleaned
  *    and capped;
@@ -70,6 +75,7 @@
 #include "log.h"
 #include "priv.h"
 #include "proto.h"
+#include "srv.h"
 #include "tls.h"
 #include "util.h"
 
@@ -77,10 +83,11 @@
 #define EXIT_USAGE	2
 
 #define SERVICE		"polousers"
-#define STATE_NODES_MAX	1024	/* lines of the last-seen file */
-#define STATE_BYTES_MAX	(STATE_NODES_MAX * 17)	/* "255.255.255.255\n" */
-/* every source of nodes at its bound: discovery, last-seen, static */
-#define SET_MAX		(1024 + STATE_NODES_MAX + POLO_MAX_NODES)
+#define STATE_NODES_MAX	POLO_SEEN_NODES_MAX	/* lines of the last-seen file */
+#define STATE_BYTES_MAX	POLO_SEEN_BYTES_MAX
+/* every source of nodes at its bound: discovery, last-seen, static, SRV */
+#define SET_MAX		(1024 + STATE_NODES_MAX + POLO_MAX_NODES + \
+			 POLO_SRV_ADDRS_MAX)
 #define WAVE_MAX	64	/* children at once */
 #define WAVE_MARGIN_MS	500	/* after request_ms, before SIGKILL */
 #define WHY_MAX		200
@@ -90,7 +97,7 @@
 
 /* What a child reports through its pipe: fixed size, one atomic write. */
 struct result {
-	char addr[INET_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN];
 	int ok;				/* 1: the node made or had the home */
 	int verified;			/* 1: its certificate checked out */
 	char status[STATUS_LEN];	/* "created", "exists", or "" */
@@ -98,9 +105,10 @@ struct result {
 };
 _Static_assert(sizeof(struct result) <= PIPE_BUF, "one atomic pipe write");
 
-/* A set of IPv4 addresses, host byte order. */
+/* A set of addresses, IPv4 ones as IPv4-mapped IPv6 (::ffff:a.b.c.d),
+ * so that one byte order sorts both. */
 struct nodeset {
-	uint32_t *v;
+	struct in6_addr *v;
 	size_t n;
 };
 
@@ -171,31 +179,52 @@ static int set_init(struct nodeset *s)
 	return s->v ? 0 : -ENOMEM;
 }
 
-static int set_add(struct nodeset *s, const char *addr)
+/* An IPv4 or IPv6 node address (no scope: conf.c and lib/srv.c refuse
+ * link-local ones) into its set form. */
+static int addr_parse(const char *addr, struct in6_addr *a6)
 {
 	struct in_addr a;
 
-	if (inet_pton(AF_INET, addr, &a) != 1)
+	if (inet_pton(AF_INET, addr, &a) == 1) {
+		memset(a6, 0, sizeof *a6);
+		a6->s6_addr[10] = a6->s6_addr[11] = 0xff;
+		memcpy(&a6->s6_addr[12], &a, 4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, a6) != 1 || IN6_IS_ADDR_V4MAPPED(a6) ||
+	    IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_MULTICAST(a6))
+		return -EINVAL;
+	return 0;
+}
+
+static int set_add(struct nodeset *s, const char *addr)
+{
+	struct in6_addr a;
+
+	if (addr_parse(addr, &a) < 0)
 		return -EINVAL;
 	if (s->n == SET_MAX)
 		return -ENOSPC;
-	s->v[s->n++] = ntohl(a.s_addr);
+	s->v[s->n++] = a;
 	return 0;
 }
 
 static void set_addr(const struct nodeset *s, size_t i, char *buf)
 {
-	struct in_addr a = { .s_addr = htonl(s->v[i]) };
+	const struct in6_addr *a = &s->v[i];
+	const char *r;
 
-	if (inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN) == NULL)
-		buf[0] = '\0';	/* cannot happen for AF_INET */
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		r = inet_ntop(AF_INET, &a->s6_addr[12], buf, INET6_ADDRSTRLEN);
+	else
+		r = inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
+	if (r == NULL)
+		buf[0] = '\0';	/* cannot happen */
 }
 
-static int cmp_u32(const void *a, const void *b)
+static int cmp_addr(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x > y) - (x < y);
+	return memcmp(a, b, sizeof(struct in6_addr));
 }
 
 /* Sorted by address (numerically), each address once. */
@@ -203,9 +232,9 @@ static void set_finish(struct nodeset *s)
 {
 	size_t i, o = 0;
 
-	qsort(s->v, s->n, sizeof *s->v, cmp_u32);
+	qsort(s->v, s->n, sizeof *s->v, cmp_addr);
 	for (i = 0; i < s->n; i++)
-		if (o == 0 || s->v[o - 1] != s->v[i])
+		if (o == 0 || cmp_addr(&s->v[o - 1], &s->v[i]) != 0)
 			s->v[o++] = s->v[i];
 	s->n = o;
 }
@@ -334,74 +363,34 @@ out:
 
 /* ---- the last-seen file ---- */
 
-static void parse_state(char *text, struct nodeset *s, const struct mk *m)
+struct seen_ctx {
+	const struct mk *m;
+	struct nodeset *s;
+};
+
+static int seen_line(void *ctx, unsigned lineno, char *line)
 {
-	char *line, *save = NULL;
-	unsigned lineno = 0, kept = 0;
+	struct seen_ctx *x = ctx;
 
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	     line = strtok_r(NULL, "\n", &save)) {
-		lineno++;
-		if (kept == STATE_NODES_MAX)
-			break;
-		if (set_add(s, line) == 0) {
-			kept++;
-			continue;
-		}
-		clean(line, strlen(line) + 1);
-		polo_log(&m->lg, LOG_WARNING, "%s: line %u: not an IPv4 "
-			 "address: %.40s", m->conf.cl.nodes_state, lineno,
-			 line);
-	}
-}
-
-static int read_fd_bounded(int fd, char *buf, size_t max, size_t *len)
-{
-	ssize_t n;
-
-	*len = 0;
-	while (*len < max) {
-		n = read(fd, buf + *len, max - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		*len += (size_t)n;
-	}
+	if (set_add(x->s, line) == 0)
+		return 0;
+	clean(line, strlen(line) + 1);
+	polo_log(&x->m->lg, LOG_WARNING, "%s: line %u: not a node address: "
+		 "%.50s", x->m->conf.cl.nodes_state, lineno, line);
 	return 0;
 }
 
 /* Missing is empty; unsafe or unreadable is logged and empty. */
 static void read_last_seen(const struct mk *m, struct nodeset *s)
 {
-	const char *path = m->conf.cl.nodes_state;
-	char buf[STATE_BYTES_MAX + 1], why[512];
-	struct stat st;
-	size_t len = 0;
-	int fd = -1, r;
+	struct seen_ctx x = { m, s };
+	char why[512];
+	int r;
 
-	r = polo_open_trusted(path, O_RDONLY | O_NONBLOCK | O_NOCTTY,
-			      geteuid(), &fd, NULL, 0, why, sizeof why);
-	if (r == -ENOENT)
-		return;
-	if (r < 0) {
+	r = polo_last_seen_read(m->conf.cl.nodes_state, geteuid(), seen_line,
+				&x, why, sizeof why);
+	if (r < 0 && r != -ENOENT)
 		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %s", why);
-		return;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		r = -EINVAL;
-	else
-		r = read_fd_bounded(fd, buf, STATE_BYTES_MAX, &len);
-	close(fd);
-	if (r < 0) {
-		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %.300s: not a "
-			 "readable regular file", path);
-		return;
-	}
-	buf[len] = '\0';
-	parse_state(buf, s, m);
 }
 
 /* dir, trusted, made (0755, its last component only) when missing. */
@@ -438,7 +427,7 @@ static int open_state_dir(char *dir, int *dfd, const struct mk *m)
 /* One address per line, at most STATE_NODES_MAX of them. */
 static char *format_state(const struct nodeset *s, size_t *len)
 {
-	char *buf = malloc(STATE_BYTES_MAX), a[INET_ADDRSTRLEN];
+	char *buf = malloc(STATE_BYTES_MAX), a[INET6_ADDRSTRLEN];
 	size_t i;
 	int w;
 
@@ -493,7 +482,7 @@ static int discover(const struct mk *m, const struct nodeset *expected,
 {
 	struct polo_disc_conf dc;
 	struct polo_node *found = NULL;
-	char (*strs)[INET_ADDRSTRLEN] = calloc(SET_MAX, sizeof *strs);
+	char (*strs)[INET6_ADDRSTRLEN] = calloc(SET_MAX, sizeof *strs);
 	char **exp = calloc(SET_MAX, sizeof *exp);
 	size_t i, n = 0;
 	int r = -ENOMEM;
@@ -516,8 +505,31 @@ static int discover(const struct mk *m, const struct nodeset *expected,
 	return r;
 }
 
-/* targets = answered ∪ static ∪ last-seen. Static and last-seen nodes
- * are the expected ones, which end discovery early and are asked first.
+/* The targets of [discovery] srv, into s. A DNS answer only names
+ * addresses to try: they are verified like any other node. */
+static void srv_nodes(const struct mk *m, struct nodeset *s)
+{
+	struct polo_srv_conf sc = {
+		.name = m->conf.cl.srv, .timeout_ms = m->conf.cl.srv_ms,
+		.port = m->conf.cl.hookd_port, .drop = m->drop,
+		.uid = m->uid, .gid = m->gid,
+	};
+	struct polo_srv_addr *v = NULL;
+	size_t i, n = 0;
+
+	if (m->conf.cl.srv[0] == '\0' ||
+	    polo_srv_resolve(&sc, &v, &n, &m->lg) < 0)
+		return;		/* logged */
+	for (i = 0; i < n; i++)
+		(void)set_add(s, v[i].addr);
+	polo_log(&m->lg, LOG_DEBUG, "srv %s: %zu address(es)", m->conf.cl.srv,
+		 n);
+	free(v);
+}
+
+/* targets = answered ∪ static ∪ SRV ∪ last-seen. Static, SRV and
+ * last-seen nodes are the expected ones, which end discovery early and
+ * are asked first.
  * The last-seen file is rewritten after the asking (remember()). When
  * discovery fails it is left as it was. */
 static int find_nodes(struct mk *m)
@@ -534,6 +546,7 @@ static int find_nodes(struct mk *m)
 	for (i = 0; i < m->conf.cl.nnodes; i++)
 		(void)set_add(&m->known, m->conf.cl.nodes[i]);
 	read_last_seen(m, &m->known);
+	srv_nodes(m, &m->known);
 	set_finish(&m->known);
 	if (discover(m, &m->known, &answered) == 0) {
 		polo_log(&m->lg, LOG_DEBUG, "%zu node(s) answered discovery "
@@ -541,7 +554,8 @@ static int find_nodes(struct mk *m)
 		m->remember = true;
 	} else {
 		polo_log(&m->lg, LOG_WARNING, "discovery failed: asking the "
-			 "%zu static and last-seen node(s) only", m->known.n);
+			 "%zu static, SRV and last-seen node(s) only",
+			 m->known.n);
 	}
 	set_union(&m->targets, &m->known);
 	set_union(&m->targets, &answered);
@@ -557,7 +571,7 @@ out:
 static void remember(struct mk *m)
 {
 	struct nodeset s = { 0 };
-	char a[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN];
 	unsigned long i;
 
 	if (!m->remember || set_init(&s) < 0)
@@ -599,22 +613,22 @@ static int wait_writable(int fd, unsigned long deadline)
 static int tcp_connect(const char *addr, unsigned long port,
 		       unsigned long deadline, unsigned long ms, char *why)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(int);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(int), salen;
 	int fd, r = 0, soerr = 0;
 
-	sa.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1) {
-		say(why, "not an IPv4 address");
+	if (polo_sockaddr(addr, port, &ss, &salen) < 0) {
+		say(why, "not an IP address");
 		return -1;
 	}
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
 	if (fd < 0) {
 		say(why, "socket: %s", strerror(errno));
 		return -1;
 	}
 	polo_tcp_nodelay(fd);
-	if (connect(fd, (const struct sockaddr *)&sa, sizeof sa) < 0) {
+	if (connect(fd, (const struct sockaddr *)&ss, salen) < 0) {
 		r = errno == EINPROGRESS ? wait_writable(fd, deadline) : -errno;
 		if (r == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
 					 &sl) < 0)
@@ -882,10 +896,10 @@ static void ask_wave(struct mk *m, const size_t *idx, size_t n)
 	}
 }
 
-static bool set_has(const struct nodeset *s, uint32_t a)
+static bool set_has(const struct nodeset *s, const struct in6_addr *a)
 {
 	return s->v != NULL &&
-	       bsearch(&a, s->v, s->n, sizeof *s->v, cmp_u32) != NULL;
+	       bsearch(a, s->v, s->n, sizeof *s->v, cmp_addr) != NULL;
 }
 
 /* Waves of at most WAVE_MAX, the static and last-seen nodes first: a
@@ -901,7 +915,7 @@ static int ask_all(struct mk *m)
 		return -ENOMEM;
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < m->targets.n; i++)
-			if (set_has(&m->known, m->targets.v[i]) == (pass == 0))
+			if (set_has(&m->known, &m->targets.v[i]) == (pass == 0))
 				order[o++] = i;
 	for (i = 0; i < o; i += n) {
 		n = o - i < WAVE_MAX ? o - i : WAVE_MAX;
@@ -920,7 +934,7 @@ static bool report(const struct mk *m)
 
 	if (m->targets.n == 0)
 		printf("no node to ask: none answered discovery, and no "
-		       "static or last-seen node is known\n");
+		       "static, SRV or last-seen node is known\n");
 	for (i = 0; i < m->targets.n; i++) {
 		r = &m->res[i];
 		if (r->ok)

@@ -49,7 +49,7 @@ enum conf_id {
 	KEY_TIMEOUT, KEY_BATCH_TIMEOUT, KEY_ONERR, KEY_OPTIN, KEY_HOOKDIR,
 	KEY_DEBUG, KEY_QUIET, KEY_STATEDIR, KEY_TMPHOME, KEY_SKEL, KEY_UMASK,
 	KEY_RUNNER,
-	KEY_GROUP, KEY_DPORT, KEY_IFACE, KEY_IDLE_MS, KEY_MAX_MS, KEY_NODES,
+	KEY_GROUP, KEY_IPV6, KEY_GROUP6, KEY_SRV, KEY_SRV_MS, KEY_DPORT, KEY_IFACE, KEY_IDLE_MS, KEY_MAX_MS, KEY_NODES,
 	KEY_NODES_STATE, KEY_CA, KEY_CERT, KEY_KEY, KEY_CRL, KEY_VERIFY_NAME,
 	KEY_HPORT, KEY_LISTEN, KEY_MIN_UID, KEY_MAX_UID, KEY_ACK, KEY_USER, KEY_MAX_CONNS,
 	KEY_HANDSHAKE_MS, KEY_CONN_MS, KEY_CONNECT_MS, KEY_REQUEST_MS,
@@ -81,11 +81,15 @@ static const struct conf_key conf_keys[] = {
 	{ "home", "umask", true, KEY_UMASK, "want octal 0..0777" },
 	{ "hooks", "runner", true, KEY_RUNNER, HINT_PATH },
 	{ "discovery", "group", false, KEY_GROUP, "want an IPv4 multicast address" },
+	{ "discovery", "ipv6", false, KEY_IPV6, "want yes or no" },
+	{ "discovery", "group6", false, KEY_GROUP6, "want an IPv6 multicast address" },
+	{ "discovery", "srv", false, KEY_SRV, "want a DNS name (letters, digits, '-', '_', '.'), or empty for none" },
+	{ "discovery", "srv_ms", false, KEY_SRV_MS, "want 100..30000" },
 	{ "discovery", "port", false, KEY_DPORT, "want 1..65535" },
 	{ "discovery", "interface", false, KEY_IFACE, "want an interface name, or empty" },
 	{ "discovery", "idle_ms", false, KEY_IDLE_MS, "want 1..10000" },
 	{ "discovery", "max_ms", false, KEY_MAX_MS, "want 1..60000" },
-	{ "discovery", "nodes", false, KEY_NODES, "want IPv4 addresses separated by spaces or commas" },
+	{ "discovery", "nodes", false, KEY_NODES, "want IPv4 or IPv6 addresses separated by spaces or commas" },
 	{ "discovery", "state", false, KEY_NODES_STATE, HINT_PATH },
 	{ "tls", "ca", false, KEY_CA, HINT_PATH },
 	{ "tls", "cert", false, KEY_CERT, HINT_PATH },
@@ -93,7 +97,7 @@ static const struct conf_key conf_keys[] = {
 	{ "tls", "crl", false, KEY_CRL, "want an absolute path, or empty for none" },
 	{ "tls", "verify_name", false, KEY_VERIFY_NAME, "want yes or no" },
 	{ "hookd", "port", false, KEY_HPORT, "want 1..65535" },
-	{ "hookd", "listen", false, KEY_LISTEN, "want an IPv4 address of this node, or empty for all" },
+	{ "hookd", "listen", false, KEY_LISTEN, "want an IPv4 or IPv6 address of this node, or empty for all" },
 	{ "hookd", "min_uid", false, KEY_MIN_UID, "want 1..4294967294" },
 	{ "hookd", "max_uid", false, KEY_MAX_UID, "want 1..4294967294" },
 	{ "hookd", "ack", false, KEY_ACK, "want early or done" },
@@ -143,6 +147,8 @@ void polo_cluster_defaults(struct polo_cluster_conf *cl)
 {
 	memset(cl, 0, sizeof *cl);
 	(void)polo_strlcpy(cl->group, "224.0.0.112", sizeof cl->group);
+	(void)polo_strlcpy(cl->group6, "ff05::112", sizeof cl->group6);
+	cl->srv_ms = 1000;
 	cl->port = 1337;
 	cl->idle_ms = 50;
 	cl->max_ms = 1000;
@@ -250,16 +256,49 @@ static int set_group(char *dst, size_t size, const char *v)
 	return polo_strlcpy(dst, v, size);
 }
 
-/* A unicast IPv4 address to bind to; "" (or 0.0.0.0) for all. */
+static bool is_group6(const char *v)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET6, v, &a) == 1 && IN6_IS_ADDR_MULTICAST(&a);
+}
+
+/* v when ok(v) says it is one ("" too, when empty is allowed). */
+static int set_checked(char *dst, size_t size, const char *v,
+		       bool (*ok)(const char *), bool empty)
+{
+	if ((*v != '\0' || !empty) && !ok(v))
+		return -EINVAL;
+	return polo_strlcpy(dst, v, size);
+}
+
+/* A node address: IPv4, or IPv6 without a scope (a link-local address
+ * cannot be named in a certificate usefully, nor reached without one). */
+static bool node_addr(const char *v)
+{
+	struct in_addr a;
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, v, &a) == 1)
+		return true;
+	return inet_pton(AF_INET6, v, &a6) == 1 &&
+	       !IN6_IS_ADDR_MULTICAST(&a6) && !IN6_IS_ADDR_LINKLOCAL(&a6) &&
+	       !IN6_IS_ADDR_UNSPECIFIED(&a6) && !IN6_IS_ADDR_V4MAPPED(&a6);
+}
+
+/* A unicast IPv4 or IPv6 address to bind to; "" (or 0.0.0.0, or ::) for
+ * all addresses of both families. */
 static int set_listen(char *dst, size_t size, const char *v)
 {
 	struct in_addr a;
 	uint32_t h;
 
-	if (*v == '\0' || strcmp(v, "0.0.0.0") == 0) {
+	if (*v == '\0' || strcmp(v, "0.0.0.0") == 0 || strcmp(v, "::") == 0) {
 		dst[0] = '\0';
 		return 0;
 	}
+	if (strchr(v, ':') != NULL)
+		return node_addr(v) ? polo_strlcpy(dst, v, size) : -EINVAL;
 	if (inet_pton(AF_INET, v, &a) != 1)
 		return -EINVAL;
 	h = ntohl(a.s_addr);
@@ -282,17 +321,15 @@ static int set_iface(char *dst, size_t size, const char *v)
 /* "10.0.0.1 10.0.0.2,10.0.0.3": all valid, or nothing changes. */
 static int set_nodes(struct polo_cluster_conf *cl, const char *v)
 {
-	char buf[POLO_MAX_NODES * 17], *tok, *save = NULL;
+	char buf[POLO_MAX_NODES * 47], *tok, *save = NULL;
 	struct polo_cluster_conf t = *cl;
-	struct in_addr a;
 
 	if (polo_strlcpy(buf, v, sizeof buf) < 0)
 		return -EINVAL;
 	t.nnodes = 0;
 	for (tok = strtok_r(buf, " ,\t", &save); tok != NULL;
 	     tok = strtok_r(NULL, " ,\t", &save)) {
-		if (t.nnodes == POLO_MAX_NODES ||
-		    inet_pton(AF_INET, tok, &a) != 1)
+		if (t.nnodes == POLO_MAX_NODES || !node_addr(tok))
 			return -EINVAL;
 		(void)polo_strlcpy(t.nodes[t.nnodes++], tok, sizeof t.nodes[0]);
 	}
@@ -316,6 +353,10 @@ static int conf_set_cluster(struct polo_cluster_conf *cl, enum conf_id id,
 {
 	switch (id) {
 	case KEY_GROUP:		return set_group(cl->group, sizeof cl->group, v);
+	case KEY_IPV6:		return set_bool(&cl->ipv6, v);
+	case KEY_GROUP6:	return set_checked(cl->group6, sizeof cl->group6, v, is_group6, false);
+	case KEY_SRV:		return set_checked(cl->srv, sizeof cl->srv, v, polo_valid_dns_name, true);
+	case KEY_SRV_MS:	return set_range(&cl->srv_ms, v, 100, 30000);
 	case KEY_DPORT:		return set_range(&cl->port, v, 1, 65535);
 	case KEY_IFACE:		return set_iface(cl->interface, sizeof cl->interface, v);
 	case KEY_IDLE_MS:	return set_range(&cl->idle_ms, v, 1, 10000);

@@ -40,18 +40,22 @@ enum polo_ack { POLO_ACK_DONE = 0, POLO_ACK_EARLY = 1 };
  * them, but the one config file is validated as a whole). */
 struct polo_cluster_conf {
 	char group[16];			/* IPv4 multicast group */
-	unsigned long port;		/* discovery port */
+	bool ipv6;			/* also the IPv6 group (group6) */
+	char group6[46];		/* IPv6 multicast group */
+	unsigned long port;		/* discovery port (both groups) */
 	char interface[16];		/* "" = the routing table decides */
 	unsigned long idle_ms;		/* discovery idle gap */
 	unsigned long max_ms;		/* discovery at most */
-	char nodes[POLO_MAX_NODES][16];	/* static node addresses */
+	char nodes[POLO_MAX_NODES][46];	/* static node addresses (v4 or v6) */
 	unsigned long nnodes;
+	char srv[254];			/* DNS SRV name; "" = none */
+	unsigned long srv_ms;		/* the SRV lookup at most */
 	char nodes_state[PATH_MAX];	/* where the last-seen set is kept */
 	char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
 	char crl[PATH_MAX];		/* "" = no revocation list */
 	bool verify_name;
 	unsigned long hookd_port;
-	char listen[16];		/* hookd's TCP address; "" = all */
+	char listen[46];		/* hookd's TCP address; "" = all */
 	unsigned long min_uid, max_uid;	/* homes only for uids in between */
 	enum polo_ack ack;
 	char user[33];			/* hookd's unprivileged network side */

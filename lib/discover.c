@@ -1,4 +1,6 @@
-/* MarcoPolo discovery over UDP multicast (PROTOCOL.md section 1).
+/* MarcoPolo discovery over UDP multicast (PROTOCOL.md section 1), and
+ * polohook's IPv6 extension: the same messages to the IPv6 group
+ * (POLO_DISCOVERY_GROUP6, same port), answered unicast to the sender.
  *
  * Both sides read datagrams anyone on the LAN can send. MUST rules, which
  * the code below obeys:
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,13 +32,14 @@
 
 #define DISC_NODES_MAX	1024
 #define DISC_TTL	2	/* the original's: one router hop at most */
-#define PEER_STRLEN	(INET_ADDRSTRLEN + 6)	/* "a.b.c.d:port" */
+#define PEER_STRLEN	(INET6_ADDRSTRLEN + 8)	/* "[a:b::c]:port" */
 #define NS_PER_MS	1000000ULL
 
 void polo_disc_defaults(struct polo_disc_conf *c)
 {
 	memset(c, 0, sizeof *c);
 	memcpy(c->group, POLO_DISCOVERY_GROUP, sizeof POLO_DISCOVERY_GROUP);
+	memcpy(c->group6, POLO_DISCOVERY_GROUP6, sizeof POLO_DISCOVERY_GROUP6);
 	c->port = POLO_DISCOVERY_PORT;
 	c->idle_ms = 50;
 	c->max_ms = 1000;
@@ -60,12 +64,36 @@ static uint64_t deadline(uint64_t start, unsigned long ms)
 	return start + d * NS_PER_MS;
 }
 
-static void peer_str(const struct sockaddr_in *sa, char *buf, size_t len)
+/* The sender's address alone; false for a family we do not speak. */
+static bool from_addr(const struct sockaddr_storage *ss, char *a, size_t len)
 {
-	char a[INET_ADDRSTRLEN] = "?";
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
 
-	(void)inet_ntop(AF_INET, &sa->sin_addr, a, sizeof a);
-	(void)snprintf(buf, len, "%s:%u", a, (unsigned)ntohs(sa->sin_port));
+	if (ss->ss_family == AF_INET)
+		return inet_ntop(AF_INET, &s4->sin_addr, a, len) != NULL;
+	if (ss->ss_family == AF_INET6)
+		return inet_ntop(AF_INET6, &s6->sin6_addr, a, len) != NULL;
+	return false;
+}
+
+static unsigned from_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
+static void peer_str(const struct sockaddr_storage *ss, char *buf,
+		     size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	(void)from_addr(ss, a, sizeof a);
+	(void)snprintf(buf, len, ss->ss_family == AF_INET6 ? "[%s]:%u" :
+		       "%s:%u", a, from_port(ss));
 }
 
 static const char *iface_or_default(const struct polo_disc_conf *c)
@@ -93,6 +121,25 @@ static int conf_group(const struct polo_disc_conf *c, struct sockaddr_in *sa,
 		return -EINVAL;
 	}
 	sa->sin_port = htons((uint16_t)c->port);
+	return 0;
+}
+
+/* The IPv6 group, with the interface as its scope. */
+static int conf_group6(const struct polo_disc_conf *c, int idx,
+		       struct sockaddr_in6 *sa, const struct polo_log *lg)
+{
+	memset(sa, 0, sizeof *sa);
+	sa->sin6_family = AF_INET6;
+	if (memchr(c->group6, '\0', sizeof c->group6) == NULL ||
+	    inet_pton(AF_INET6, c->group6, &sa->sin6_addr) != 1 ||
+	    !IN6_IS_ADDR_MULTICAST(&sa->sin6_addr)) {
+		polo_log(lg, LOG_ERR, "discovery: group6 %.*s is not an IPv6 "
+			 "multicast address", (int)sizeof c->group6,
+			 c->group6);
+		return -EINVAL;
+	}
+	sa->sin6_port = htons((uint16_t)c->port);
+	sa->sin6_scope_id = (uint32_t)idx;
 	return 0;
 }
 
@@ -140,13 +187,16 @@ static int set_int(int fd, int level, int opt, int val, const char *name,
 	return set_opt(fd, level, opt, &val, sizeof val, name, lg);
 }
 
-/* A non-blocking, close-on-exec UDP socket bound to port on any address. */
-static int udp_socket(unsigned port, bool reuse, const struct polo_log *lg)
+/* A non-blocking, close-on-exec UDP socket bound to port on any address
+ * of family af (AF_INET6: IPv6 only; IPv4 has its own socket). */
+static int udp_socket(int af, unsigned port, bool reuse,
+		      const struct polo_log *lg)
 {
-	struct sockaddr_in any;
+	struct sockaddr_storage any;
+	socklen_t alen;
 	int fd, r;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		r = -errno;
 		polo_log(lg, LOG_ERR, "discovery: socket: %s", strerror(-r));
@@ -158,11 +208,15 @@ static int udp_socket(unsigned port, bool reuse, const struct polo_log *lg)
 		if (r < 0)
 			goto fail;
 	}
-	memset(&any, 0, sizeof any);
-	any.sin_family = AF_INET;
-	any.sin_addr.s_addr = htonl(INADDR_ANY);
-	any.sin_port = htons((uint16_t)port);
-	if (bind(fd, (const struct sockaddr *)&any, sizeof any) < 0) {
+	if (af == AF_INET6) {
+		r = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY",
+			    lg);
+		if (r < 0)
+			goto fail;
+	}
+	(void)polo_sockaddr(af == AF_INET6 ? "::" : "0.0.0.0", port, &any,
+			    &alen);
+	if (bind(fd, (const struct sockaddr *)&any, alen) < 0) {
 		r = -errno;
 		polo_log(lg, LOG_ERR, "discovery: bind to UDP port %u: %s",
 			 port, strerror(-r));
@@ -179,7 +233,7 @@ fail:
  * recvfrom return its real length); -EAGAIN when none is waiting; other
  * -errno. */
 static int recv_dgram(int fd, char *buf, size_t *len,
-		      struct sockaddr_in *from, const struct polo_log *lg)
+		      struct sockaddr_storage *from, const struct polo_log *lg)
 {
 	char peer[PEER_STRLEN];
 	socklen_t fl = sizeof *from;
@@ -234,23 +288,32 @@ static bool all_expected(const struct collect *cl)
 	return true;
 }
 
-static int ask_socket(int idx, const struct polo_log *lg)
+/* A requester's socket for family af: multicast TTL (hop limit) 2,
+ * loopback on (this node's own responder answers too), sent through
+ * interface idx when it is set. */
+static int ask_socket(int af, int idx, const struct polo_log *lg)
 {
+	bool v6 = af == AF_INET6;
+	int level = v6 ? IPPROTO_IPV6 : IPPROTO_IP, fd, r;
 	struct ip_mreqn mr;
-	int fd, r;
 
-	fd = udp_socket(0, false, lg);
+	fd = udp_socket(af, 0, false, lg);
 	if (fd < 0)
 		return fd;
-	r = set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, DISC_TTL,
-		    "IP_MULTICAST_TTL", lg);
-	if (r == 0)	/* this node's own responder answers too */
-		r = set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 1,
+	r = set_int(fd, level, v6 ? IPV6_MULTICAST_HOPS : IP_MULTICAST_TTL,
+		    DISC_TTL, v6 ? "IPV6_MULTICAST_HOPS" : "IP_MULTICAST_TTL",
+		    lg);
+	if (r == 0)
+		r = set_int(fd, level, v6 ? IPV6_MULTICAST_LOOP :
+			    IP_MULTICAST_LOOP, 1, v6 ? "IPV6_MULTICAST_LOOP" :
 			    "IP_MULTICAST_LOOP", lg);
-	if (r == 0 && idx > 0) {
+	if (r == 0 && idx > 0 && v6) {
+		r = set_int(fd, level, IPV6_MULTICAST_IF, idx,
+			    "IPV6_MULTICAST_IF", lg);
+	} else if (r == 0 && idx > 0) {
 		memset(&mr, 0, sizeof mr);
 		mr.imr_ifindex = idx;
-		r = set_opt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof mr,
+		r = set_opt(fd, level, IP_MULTICAST_IF, &mr, sizeof mr,
 			    "IP_MULTICAST_IF", lg);
 	}
 	if (r < 0) {
@@ -260,9 +323,58 @@ static int ask_socket(int idx, const struct polo_log *lg)
 	return fd;
 }
 
-static int send_request(int fd, const struct polo_disc_conf *c,
-			const struct sockaddr_in *grp, const char *service,
+/* Is the interface a loopback one (where 127.0.0.1 is a fine source)? */
+static bool iface_loopback(const char *name)
+{
+	struct ifreq ifr;
+	int fd, r;
+
+	memset(&ifr, 0, sizeof ifr);
+	if (polo_strlcpy(ifr.ifr_name, name, sizeof ifr.ifr_name) < 0)
+		return false;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	r = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	close(fd);
+	return r == 0 && (ifr.ifr_flags & IFF_LOOPBACK);
+}
+
+int polo_disc_v4_source(const struct polo_disc_conf *c,
 			const struct polo_log *lg)
+{
+	struct sockaddr_in grp, src;
+	socklen_t sl = sizeof src;
+	struct ip_mreqn mr;
+	int fd, idx, r;
+
+	if (conf_group(c, &grp, lg) < 0 || conf_ifindex(c, &idx, lg) < 0 ||
+	    idx == 0 || iface_loopback(c->iface))
+		return 0;	/* errors are the caller's to meet */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	memset(&mr, 0, sizeof mr);
+	mr.imr_ifindex = idx;
+	/* a connected probe shows the source the kernel would choose:
+	 * none (0.0.0.0), or a loopback one, when the interface has no
+	 * IPv4 address */
+	r = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof mr) == 0 &&
+	    connect(fd, (const struct sockaddr *)&grp, sizeof grp) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&src, &sl) == 0 &&
+	    (src.sin_addr.s_addr == htonl(INADDR_ANY) ||
+	     (ntohl(src.sin_addr.s_addr) >> 24) == IN_LOOPBACKNET);
+	close(fd);
+	if (!r)
+		return 0;
+	polo_log(lg, LOG_DEBUG, "discovery: no IPv4 address on %s: not "
+		 "asking %s", c->iface, c->group);
+	return -EADDRNOTAVAIL;
+}
+
+static int send_request(int fd, const struct polo_disc_conf *c,
+			const struct sockaddr *grp, socklen_t glen,
+			const char *service, const struct polo_log *lg)
 {
 	struct polo_disc_msg m;
 	char buf[POLO_DGRAM_MAX];
@@ -278,12 +390,14 @@ static int send_request(int fd, const struct polo_disc_conf *c,
 			 "%.100s: %s", service, strerror(-len));
 		return len;
 	}
-	if (sendto(fd, buf, (size_t)len, 0, (const struct sockaddr *)grp,
-		   sizeof *grp) >= 0)
+	if (sendto(fd, buf, (size_t)len, 0, grp, glen) >= 0)
 		return 0;
 	e = errno;
-	polo_log(lg, LOG_ERR, "discovery: cannot send to %s:%u via %s: %s%s",
-		 c->group, c->port, iface_or_default(c), strerror(e),
+	polo_log(lg, LOG_ERR, "discovery: cannot send to %s%s%s:%u via %s: "
+		 "%s%s", grp->sa_family == AF_INET6 ? "[" : "",
+		 grp->sa_family == AF_INET6 ? c->group6 : c->group,
+		 grp->sa_family == AF_INET6 ? "]" : "",
+		 c->port, iface_or_default(c), strerror(e),
 		 c->iface[0] == '\0' ? " (no multicast route? set [discovery] "
 		 "interface)" : "");
 	return -e;
@@ -293,11 +407,11 @@ static int send_request(int fd, const struct polo_disc_conf *c,
  * repeat included): any reply restarts the idle gap, nothing else does,
  * so junk cannot keep a requester waiting. */
 static bool take_reply(struct collect *cl, const char *buf, size_t len,
-		       const struct sockaddr_in *from,
+		       const struct sockaddr_storage *from,
 		       const struct polo_log *lg)
 {
 	struct polo_disc_msg m;
-	char why[128] = "", peer[PEER_STRLEN], addr[INET_ADDRSTRLEN];
+	char why[128] = "", peer[PEER_STRLEN], addr[INET6_ADDRSTRLEN];
 
 	peer_str(from, peer, sizeof peer);
 	if (polo_disc_parse(buf, len, &m, why, sizeof why) < 0) {
@@ -310,8 +424,16 @@ static bool take_reply(struct collect *cl, const char *buf, size_t len,
 			 "%s: not an OK reply", peer);
 		return false;
 	}
-	if (inet_ntop(AF_INET, &from->sin_addr, addr, sizeof addr) == NULL)
+	if (!from_addr(from, addr, sizeof addr))
 		return false;
+	if (from->ss_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(
+		    &((const struct sockaddr_in6 *)from)->sin6_addr)) {
+		/* no certificate names it, no scope goes with it */
+		polo_log(lg, LOG_DEBUG, "discovery: ignoring an OK from %s: "
+			 "a link-local address (give the node a site or "
+			 "global one)", peer);
+		return true;
+	}
 	if (!have_node(cl, addr) && cl->n < DISC_NODES_MAX) {
 		memcpy(cl->nodes[cl->n].addr, addr, sizeof addr);
 		cl->n++;
@@ -319,22 +441,27 @@ static bool take_reply(struct collect *cl, const char *buf, size_t len,
 	return true;
 }
 
-/* Wait until fd is readable or `until` passes: 1, 0, or -errno. */
-static int wait_readable(int fd, uint64_t until, const struct polo_log *lg)
+/* Wait until fd[0] or fd[1] (-1: none) is readable or `until` passes:
+ * the readable fd, -1 for none, or -errno - 2. */
+static int wait_readable(const int fd[2], uint64_t until,
+			 const struct polo_log *lg)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = fd[0], .events = POLLIN },
+			       { .fd = fd[1], .events = POLLIN } };
 	uint64_t t = now_ns(), ms;
 	int r;
 
 	if (t >= until)
-		return 0;
+		return -1;
 	ms = (until - t + NS_PER_MS - 1) / NS_PER_MS;
-	r = poll(&p, 1, ms > INT_MAX ? INT_MAX : (int)ms);
-	if (r >= 0 || errno == EINTR)
-		return r > 0;
-	r = -errno;
-	polo_log(lg, LOG_ERR, "discovery: poll: %s", strerror(-r));
-	return r;
+	r = poll(p, 2, ms > INT_MAX ? INT_MAX : (int)ms);
+	if (r > 0)
+		return p[0].revents ? fd[0] : fd[1];
+	if (r == 0 || errno == EINTR)
+		return -1;
+	r = errno;
+	polo_log(lg, LOG_ERR, "discovery: poll: %s", strerror(r));
+	return -r - 2;
 }
 
 /* One datagram, if any is waiting: restarts the idle gap when it was an
@@ -344,7 +471,7 @@ static int take_one(int fd, const struct polo_disc_conf *c,
 		    const struct polo_log *lg)
 {
 	char buf[POLO_DGRAM_MAX];
-	struct sockaddr_in from;
+	struct sockaddr_storage from;
 	size_t len;
 	int r;
 
@@ -362,7 +489,7 @@ static int take_one(int fd, const struct polo_disc_conf *c,
 }
 
 /* Read one datagram per turn, so a flood cannot hold us past max_ms. */
-static int collect(int fd, const struct polo_disc_conf *c,
+static int collect(const int fd[2], const struct polo_disc_conf *c,
 		   struct collect *cl, const struct polo_log *lg)
 {
 	uint64_t start = now_ns(), end, idle, until;
@@ -375,8 +502,11 @@ static int collect(int fd, const struct polo_disc_conf *c,
 		if (now_ns() >= until)
 			return 0;
 		r = wait_readable(fd, until, lg);
-		if (r > 0)
-			r = take_one(fd, c, cl, &idle, lg);
+		if (r == -1)
+			continue;	/* the loop's test sees the time */
+		if (r < -1)
+			return r + 2;
+		r = take_one(r, c, cl, &idle, lg);
 		if (r < 0)
 			return r;
 	}
@@ -389,7 +519,8 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 {
 	struct collect cl = { .expect = expect, .nexpect = nexpect };
 	struct sockaddr_in grp;
-	int fd = -1, idx, r;
+	struct sockaddr_in6 grp6;
+	int fd[2] = { -1, -1 }, idx, r, r6;
 
 	*out = NULL;
 	*n = 0;
@@ -400,6 +531,8 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 	r = conf_group(c, &grp, lg);
 	if (r == 0)
 		r = conf_ifindex(c, &idx, lg);
+	if (r == 0 && c->ipv6)
+		r = conf_group6(c, idx, &grp6, lg);
 	if (r < 0)
 		return r;
 	cl.nodes = calloc(DISC_NODES_MAX, sizeof *cl.nodes);
@@ -407,12 +540,33 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 		polo_log(lg, LOG_ERR, "discovery: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	fd = ask_socket(idx, lg);
-	r = fd < 0 ? fd : send_request(fd, c, &grp, service, lg);
+	r = c->ipv6 ? polo_disc_v4_source(c, lg) : 0;
+	if (r == 0) {
+		fd[0] = ask_socket(AF_INET, idx, lg);
+		r = fd[0] < 0 ? fd[0] : send_request(fd[0], c,
+			(struct sockaddr *)&grp, sizeof grp, service, lg);
+	}
+	if (c->ipv6) {
+		/* either family may be missing on a node: one that works
+		 * is enough (each failure is logged) */
+		fd[1] = ask_socket(AF_INET6, idx, lg);
+		r6 = fd[1] < 0 ? fd[1] : send_request(fd[1], c,
+			(struct sockaddr *)&grp6, sizeof grp6, service, lg);
+		if (r < 0 && r6 == 0 && fd[0] >= 0) {
+			close(fd[0]);
+			fd[0] = -1;
+		} else if (r == 0 && r6 < 0 && fd[1] >= 0) {
+			close(fd[1]);
+			fd[1] = -1;
+		}
+		r = r == 0 || r6 == 0 ? 0 : r;
+	}
 	if (r == 0)
 		r = collect(fd, c, &cl, lg);
-	if (fd >= 0)
-		close(fd);
+	if (fd[0] >= 0)
+		close(fd[0]);
+	if (fd[1] >= 0)
+		close(fd[1]);
 	if (r < 0) {	/* logged where it happened */
 		free(cl.nodes);
 		return r;
@@ -426,6 +580,51 @@ int polo_discover(const struct polo_disc_conf *c, const char *service,
 
 /* ---- responder ---- */
 
+/* A responder's socket for family af: bound to the port (reuse: quick
+ * restarts), loopback on, and only our group delivered: by default Linux
+ * delivers every group any socket on the host joined to a socket bound to
+ * the port. */
+static int responder_socket(int af, unsigned port, const struct polo_log *lg)
+{
+	bool v6 = af == AF_INET6;
+	int level = v6 ? IPPROTO_IPV6 : IPPROTO_IP, fd, r;
+
+	fd = udp_socket(af, port, true, lg);
+	if (fd < 0)
+		return fd;
+	r = set_int(fd, level, v6 ? IPV6_MULTICAST_ALL : IP_MULTICAST_ALL, 0,
+		    v6 ? "IPV6_MULTICAST_ALL" : "IP_MULTICAST_ALL", lg);
+	if (r == 0)
+		r = set_int(fd, level, v6 ? IPV6_MULTICAST_LOOP :
+			    IP_MULTICAST_LOOP, 1, v6 ? "IPV6_MULTICAST_LOOP" :
+			    "IP_MULTICAST_LOOP", lg);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Join the group (mr: ip_mreqn or ipv6_mreq): fd, or -errno with fd
+ * closed and the failure logged. */
+static int join(int fd, bool v6, const void *mr, socklen_t len,
+		const struct polo_disc_conf *c, const struct polo_log *lg)
+{
+	int r;
+
+	if (setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ?
+		       IPV6_JOIN_GROUP : IP_ADD_MEMBERSHIP, mr, len) == 0)
+		return fd;
+	r = -errno;
+	polo_log(lg, LOG_ERR, "discovery: cannot join %s%s%s:%u on %s: %s%s",
+		 v6 ? "[" : "", v6 ? c->group6 : c->group, v6 ? "]" : "",
+		 c->port, iface_or_default(c), strerror(-r),
+		 c->iface[0] == '\0' ? v6 ? " (set [discovery] interface)" :
+		 " (no multicast route? set [discovery] interface)" : "");
+	close(fd);
+	return r;
+}
+
 int polo_disc_listen(const struct polo_disc_conf *c, const struct polo_log *lg)
 {
 	struct sockaddr_in grp;
@@ -437,33 +636,34 @@ int polo_disc_listen(const struct polo_disc_conf *c, const struct polo_log *lg)
 		r = conf_ifindex(c, &idx, lg);
 	if (r < 0)
 		return r;
-	fd = udp_socket(c->port, true, lg);	/* reuse: quick restarts */
+	fd = responder_socket(AF_INET, c->port, lg);
 	if (fd < 0)
 		return fd;
-	/* Only our group: by default Linux delivers every group any socket
-	 * on the host joined to a socket bound to the port. */
-	r = set_int(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0, "IP_MULTICAST_ALL",
-		    lg);
-	if (r == 0)
-		r = set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 1,
-			    "IP_MULTICAST_LOOP", lg);
-	if (r < 0)
-		goto fail;
 	memset(&mr, 0, sizeof mr);
 	mr.imr_multiaddr = grp.sin_addr;
 	mr.imr_ifindex = idx;
-	if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) {
-		r = -errno;
-		polo_log(lg, LOG_ERR, "discovery: cannot join %s:%u on %s: "
-			 "%s%s", c->group, c->port, iface_or_default(c),
-			 strerror(-r), c->iface[0] == '\0' ? " (no multicast "
-			 "route? set [discovery] interface)" : "");
-		goto fail;
-	}
-	return fd;
-fail:
-	close(fd);
-	return r;
+	return join(fd, false, &mr, sizeof mr, c, lg);
+}
+
+int polo_disc_listen6(const struct polo_disc_conf *c,
+		      const struct polo_log *lg)
+{
+	struct sockaddr_in6 grp;
+	struct ipv6_mreq mr;
+	int fd, idx, r;
+
+	r = conf_ifindex(c, &idx, lg);
+	if (r == 0)
+		r = conf_group6(c, idx, &grp, lg);
+	if (r < 0)
+		return r;
+	fd = responder_socket(AF_INET6, c->port, lg);
+	if (fd < 0)
+		return fd;
+	memset(&mr, 0, sizeof mr);
+	mr.ipv6mr_multiaddr = grp.sin6_addr;
+	mr.ipv6mr_interface = (unsigned)idx;
+	return join(fd, true, &mr, sizeof mr, c, lg);
 }
 
 /* What this node offers, for the answer. */
@@ -516,15 +716,15 @@ static int reply_for(const struct polo_disc_msg *m, const struct offer *of,
 }
 
 static void answer(int fd, const char *dgram, size_t len,
-		   const struct sockaddr_in *from, const struct offer *of,
-		   const struct polo_log *lg)
+		   const struct sockaddr_storage *from,
+		   const struct offer *of, const struct polo_log *lg)
 {
 	struct polo_disc_msg m;
 	char why[128] = "", peer[PEER_STRLEN], buf[POLO_DGRAM_MAX];
 	int r;
 
 	peer_str(from, peer, sizeof peer);
-	if (from->sin_port == 0) {
+	if (from_port(from) == 0) {
 		polo_log(lg, LOG_DEBUG, "discovery: ignoring a datagram from "
 			 "%s: no port to answer", peer);
 		return;
@@ -547,7 +747,8 @@ static void answer(int fd, const char *dgram, size_t len,
 	/* One peer we cannot reach (or a forged source) must not stop the
 	 * responder: logged, and the datagram counts as handled. */
 	if (sendto(fd, buf, (size_t)r, 0, (const struct sockaddr *)from,
-		   sizeof *from) < 0)
+		   from->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+		   sizeof(struct sockaddr_in)) < 0)
 		polo_log(lg, LOG_WARNING, "discovery: cannot answer %s: %s",
 			 peer, strerror(errno));
 	else
@@ -560,7 +761,7 @@ int polo_disc_answer(int fd, const char *hostname,
 {
 	struct offer of = { hostname, services, nservices };
 	char buf[POLO_DGRAM_MAX];
-	struct sockaddr_in from;
+	struct sockaddr_storage from;
 	size_t len;
 	int r;
 

@@ -16,6 +16,10 @@
 #define POLO_HOSTNAME_MAX	253
 #define POLO_DISCOVERY_PORT	1337
 #define POLO_DISCOVERY_GROUP	"224.0.0.112"
+/* polohook's extension ([discovery] ipv6): site-local scope, so that a
+ * requester sends from, and is answered from, addresses a certificate can
+ * name (ff02:: would make both ends use link-local ones) */
+#define POLO_DISCOVERY_GROUP6	"ff05::112"
 #define POLO_HOOKD_PORT		1343
 
 enum polo_disc_cmd {

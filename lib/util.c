@@ -8,6 +8,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
 #include "util.h"
 
 int polo_strlcpy(char *dst, const char *src, size_t size)
@@ -135,4 +140,53 @@ unsigned long polo_now_ms(void)
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (unsigned long)ts.tv_sec * 1000UL +
 	       (unsigned long)ts.tv_nsec / 1000000UL;
+}
+
+bool polo_valid_dns_name(const char *s)
+{
+	size_t i, len = strlen(s), label = 0;
+
+	if (len == 0 || len > POLO_DNS_NAME_MAX + 1 ||
+	    (len == POLO_DNS_NAME_MAX + 1 && s[len - 1] != '.'))
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '.') {
+			if (label == 0)
+				return false;	/* empty label */
+			label = 0;
+			continue;
+		}
+		if (!(ch >= 'a' && ch <= 'z') && !(ch >= 'A' && ch <= 'Z') &&
+		    !(ch >= '0' && ch <= '9') && ch != '-' && ch != '_')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return true;
+}
+
+int polo_sockaddr(const char *addr, unsigned long port,
+		  struct sockaddr_storage *ss, unsigned *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (port > 65535)
+		return -EINVAL;
+	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof *s4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *s6;
+		return 0;
+	}
+	return -EINVAL;
 }

@@ -39,4 +39,18 @@ void polo_why(char *why, size_t whylen, const char *fmt, ...)
 /* CLOCK_MONOTONIC now, in ms (for deadlines). */
 unsigned long polo_now_ms(void);
 
+struct sockaddr_storage;
+
+/* A numeric IPv4 or IPv6 address and a port as a socket address (IPv6
+ * without a scope). 0, or -EINVAL. */
+int polo_sockaddr(const char *addr, unsigned long port,
+		  struct sockaddr_storage *ss, unsigned *len);
+
+#define POLO_DNS_NAME_MAX	253	/* a DNS name in text, no final dot */
+
+/* A DNS name we look up or accept from an answer: letters, digits, '-',
+ * '_' in labels of 1..63, '.' between them (one final dot allowed), at
+ * most POLO_DNS_NAME_MAX in all. */
+bool polo_valid_dns_name(const char *s);
+
 #endif

@@ -518,6 +518,67 @@ static void test_default_file(void)
 	   "missing default file: at most a debug message");
 }
 
+/* [discovery] srv, srv_ms, ipv6, group6; IPv6 in nodes and listen */
+static void test_cluster_v6_srv(void)
+{
+	struct polo_conf c;
+	char long_label[80], line[200];
+	const char *p;
+
+	polo_conf_defaults(&c);
+	is_str(c.cl.srv, "", "cluster default: no SRV name");
+	is_int(c.cl.srv_ms, 1000, "cluster default: srv_ms 1000");
+	ok(!c.cl.ipv6, "cluster default: no IPv6 discovery");
+	is_str(c.cl.group6, "ff05::112", "cluster default: IPv6 group ff05::112");
+
+	p = write_file("cluster6.conf",
+		"[discovery]\n"
+		"srv = _polousers._tcp.example.org.\n"
+		"srv_ms = 2500\n"
+		"ipv6 = yes\n"
+		"group6 = ff02::112\n"
+		"nodes = 10.0.0.1, fd00::2 2001:db8::3\n"
+		"[hookd]\n"
+		"listen = fd00::2\n");
+	is_int(load(&c, p), 0, "SRV and IPv6 keys: loaded");
+	is_str(c.cl.srv, "_polousers._tcp.example.org.", "srv");
+	is_int(c.cl.srv_ms, 2500, "srv_ms");
+	ok(c.cl.ipv6, "ipv6 = yes");
+	is_str(c.cl.group6, "ff02::112", "group6");
+	is_int(c.cl.nnodes, 3, "nodes: IPv4 and IPv6 together");
+	is_str(c.cl.nodes[1], "fd00::2", "... an IPv6 node");
+	is_str(c.cl.listen, "fd00::2", "listen on one IPv6 address");
+
+	memset(long_label, 'a', 64);
+	long_label[64] = '\0';
+	snprintf(line, sizeof line, "[discovery]\nsrv = _p._tcp.%s.org\n",
+		 long_label);
+	p = write_file("cluster6-bad.conf",
+		"[discovery]\n"
+		"srv = _polousers._tcp.exa mple.org\n"	/* 2 */
+		"srv_ms = 50\n"				/* 3 */
+		"ipv6 = maybe\n"				/* 4 */
+		"group6 = fd00::1\n"			/* 5 */
+		"nodes = fe80::1\n"			/* 6: no scope */
+		"nodes = fd00::1%eth0\n"			/* 7 */
+		"[hookd]\n"
+		"listen = ff02::1\n"			/* 9 */
+		"[discovery]\n");
+	is_int(load(&c, p), -EINVAL, "bad SRV and IPv6 values: -EINVAL");
+	like(cap.buf, err_at(p, 2, "bad value for srv: '_polousers._tcp.exa mple.org' (want a DNS name (letters, digits, '-', '_', '.'), or empty for none)"), "an SRV name with a space");
+	like(cap.buf, err_at(p, 3, "bad value for srv_ms: '50' (want 100..30000)"), "srv_ms below 100");
+	like(cap.buf, err_at(p, 4, "bad value for ipv6: 'maybe' (want yes or no)"), "ipv6 not a boolean");
+	like(cap.buf, err_at(p, 5, "bad value for group6: 'fd00::1' (want an IPv6 multicast address)"), "group6 not multicast");
+	like(cap.buf, err_at(p, 6, "bad value for nodes: 'fe80::1' (want IPv4 or IPv6 addresses separated by spaces or commas)"), "a link-local node (no scope to reach it by)");
+	like(cap.buf, err_at(p, 7, "bad value for nodes: 'fd00::1%eth0' (want IPv4 or IPv6 addresses separated by spaces or commas)"), "a node with a scope");
+	like(cap.buf, err_at(p, 9, "bad value for listen: 'ff02::1' (want an IPv4 or IPv6 address of this node, or empty for all)"), "listen on an IPv6 multicast address");
+	is_str(c.cl.srv, "", "... no srv is taken");
+
+	p = write_file("cluster6-long.conf", line);
+	is_int(load(&c, p), -EINVAL, "an SRV name with a 64-character label: -EINVAL");
+	like(cap.buf, fmt("%s:2: bad value for srv: '_p._tcp.%s.org'", p, long_label), "... at its line");
+}
+
 static void test_cluster(void)
 {
 	struct polo_conf c;
@@ -597,15 +658,16 @@ static void test_cluster(void)
 	is_int(load(&c, p), -EINVAL, "bad cluster values: -EINVAL");
 	like(cap.buf, err_at(p, 2, "bad value for group: '10.0.0.1' (want an IPv4 multicast address)"),
 	     "a group that is not multicast");
-	like(cap.buf, err_at(p, 3, "bad value for nodes: '10.0.0.1 node2' (want IPv4 addresses separated by spaces or commas)"), "a node that is not an address");
+	like(cap.buf, err_at(p, 3, "bad value for nodes: '10.0.0.1 node2' (want IPv4 or IPv6 addresses separated by spaces or commas)"), "a node that is not an address");
 	is_int(c.cl.nnodes, 0, "... and none of that list is taken");
 	like(cap.buf, err_at(p, 4, "bad value for interface: 'eth0;rm' (want an interface name, or empty)"), "a strange interface name");
 	like(cap.buf, err_at(p, 6, "bad value for ack: 'sometimes' (want early or done)"), "bad ack");
 	like(cap.buf, err_at(p, 7, "bad value for min_uid: '0' (want 1..4294967294)"), "min_uid 0 (root) refused");
 	like(cap.buf, err_at(p, 8, "bad value for user: 'ro ot' (want a login name)"), "a user that is not a login name");
 	like(cap.buf, err_at(p, 10, "bad value for crl: 'crl.pem' (want an absolute path, or empty for none)"), "a relative CRL path");
-	like(cap.buf, err_at(p, 12, "bad value for listen: '224.0.0.1' (want an IPv4 address of this node, or empty for all)"), "listen on a multicast address");
-	like(cap.buf, err_at(p, 13, "bad value for listen: 'eth0' (want an IPv4 address of this node, or empty for all)"), "listen on an interface name");
+	like(cap.buf, err_at(p, 12, "bad value for listen: '224.0.0.1' (want an IPv4 or IPv6 address of this node, or empty for all)"), "listen on a multicast address");
+	like(cap.buf, err_at(p, 13, "bad value for listen: 'eth0' (want an IPv4 or IPv6 address of this node, or empty for all)"), "listen on an interface name");
+	test_cluster_v6_srv();
 }
 
 int main(void)

@@ -36,10 +36,10 @@ disc() { on 1 timeout 60 "$CTL" -c "$T"/n1.conf discover "$@"; }
 # --- the table ---------------------------------------------------------------
 disc >"$T"/tab 2>"$T"/err
 is "$?" 1 "discover exits 1 when a node does not verify"
-like "$T"/tab '^ADDRESS +HOSTNAME +DISCOVERY +TLS$' "the table has a header"
-like "$T"/tab "^$A1 +node1 +[0-9]+\.[0-9] ms +verified$" "node 1: its hostname, an RTT, verified"
-like "$T"/tab "^$A2 +node2 +[0-9]+\.[0-9] ms +.*certificate verify failed" "node 2: answers discovery, certificate verify failed"
-like "$T"/tab "^$A3 +- +- +connect: Connection refused$" "node 3 (static, nothing running): no discovery, a connect failure"
+like "$T"/tab '^ADDRESS +HOSTNAME +DISCOVERY +SOURCE +TLS$' "the table has a header"
+like "$T"/tab "^$A1 +node1 +[0-9]+\.[0-9] ms +static,multicast +verified$" "node 1: its hostname, an RTT, where it came from, verified"
+like "$T"/tab "^$A2 +node2 +[0-9]+\.[0-9] ms +static,multicast +.*certificate verify failed" "node 2: answers discovery, certificate verify failed"
+like "$T"/tab "^$A3 +- +- +static +connect: Connection refused$" "node 3 (static, nothing running): no discovery, a connect failure"
 is "$(sed 1d "$T"/tab | cut -d' ' -f1 | tr '\n' ' ')" "$A1 $A2 $A3 " "one row per node, in address order"
 [ -s "$T"/err ] && fail "nothing on stderr: $(cat "$T"/err)" || pass "nothing on stderr"
 
@@ -50,16 +50,16 @@ cat >"$T"/check.py <<'EOP'
 import json, sys
 a = json.load(open(sys.argv[1]))
 for o in a:
-    assert set(o) == {"address", "hostname", "rtt_ms", "tls"}, o
+    assert set(o) == {"address", "hostname", "rtt_ms", "source", "tls"}, o
     r = o["rtt_ms"]
-    print(o["address"], o["hostname"],
+    print(o["address"], o["hostname"], ",".join(o["source"]),
           "null" if r is None else ("num" if isinstance(r, (int, float)) and r >= 0 else "bad"),
           "verified" if o["tls"] == "verified" else
           "verify-failed" if "certificate verify failed" in o["tls"] else o["tls"])
 EOP
-is "$(python3 "$T"/check.py "$T"/json 2>&1)" "$A1 node1 num verified
-$A2 node2 num verify-failed
-$A3 None null connect: Connection refused" "the JSON parses: address, hostname, rtt_ms (number or null), tls"
+is "$(python3 "$T"/check.py "$T"/json 2>&1)" "$A1 node1 static,multicast num verified
+$A2 node2 static,multicast num verify-failed
+$A3 None static null connect: Connection refused" "the JSON parses: address, hostname, source, rtt_ms (number or null), tls"
 
 # --- only good nodes ----------------------------------------------------------------
 kill -TERM "$H2"; wait "$H2" 2>/dev/null
@@ -69,7 +69,7 @@ nodeconf 1 "$A1 $A2"
 disc >"$T"/tab 2>"$T"/err
 is "$?" 0 "with only good nodes discover exits 0"
 is "$(grep -c ' verified$' "$T"/tab)" 2 "... both rows say verified"
-like "$T"/tab "^$A2 +node2 +[0-9]+\.[0-9] ms +verified$" "... node 2 now verifies"
+like "$T"/tab "^$A2 +node2 +[0-9]+\.[0-9] ms +static,multicast +verified$" "... node 2 now verifies"
 disc --json >"$T"/json 2>"$T"/err
 is "$?" 0 "... and --json exits 0"
 

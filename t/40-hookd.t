@@ -269,9 +269,14 @@ is "$(tls12 ECDHE-ECDSA-CHACHA20-POLY1305)" "ECDHE-ECDSA-CHACHA20-POLY1305" \
 # --- a silent client: cut after handshake_ms, others served meanwhile ---
 req 14343 silent x >"$T/silent.out" &
 SP=$!
-sleep 0.2
+# the worker forks the connection child once it accepted: wait for it (a
+# loaded machine may take longer than any fixed pause)
 WPID=$(pgrep -P "$HPID" | head -n1)
-KID=$(pgrep -P "$WPID" | head -n1)
+KID='' _i=0
+while [ -z "$KID" ] && [ $_i -lt 100 ]; do
+	sleep 0.05; _i=$((_i + 1))
+	KID=$(pgrep -P "$WPID" | head -n1)
+done
 is "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/"$WPID"/status 2>&1)" \
 	"65534 65534 65534 65534" "worker runs as nobody"
 is "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' /proc/"$KID"/status 2>&1)" \
@@ -333,7 +338,7 @@ try:
 except OSError as e:
     print(e.strerror)' "$1" "$2"
 }
-is "$(listening 14343)" "0.0.0.0:14343" "by default hookd listens on every address"
+is "$(listening 14343)" "*:14343" "by default hookd listens on every address, IPv4 and IPv6 (one dual-stack socket)"
 sed -i 's/^port = 14343$/&\nlisten = 127.0.0.1/' "$T/hookd.conf"
 n=$(grep -c ' reloaded$' "$L")
 kill -HUP "$HPID"

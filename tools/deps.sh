@@ -4,10 +4,12 @@
 # non-root, only say what is missing (the build or some tests may then fail
 # or skip).
 set -eu
+# dnsmasq-base is the dnsmasq binary alone (t/47, t/48 run it in namespaces);
+# never the dnsmasq package, whose postinst starts a daemon on the host.
 pkgs="$* build-essential pkg-config libpam0g-dev libinih-dev libjansson-dev
 libssl-dev openssl libpam-runtime pamtester libnss-wrapper libpam-wrapper valgrind
 clang iproute2 man-db groff-base perl util-linux procps python3 faketime
-openssh-server openssh-client shellcheck"
+openssh-server openssh-client shellcheck dnsmasq-base"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
