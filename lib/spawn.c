@@ -13,7 +13,9 @@
  *  - the host's SIGCHLD disposition is changed only when it would take our
  *    child's exit from us (a handler, SIG_IGN, SA_NOCLDWAIT), only between
  *    spawn and reap, and restored; what the host missed meanwhile is made
- *    up for then (sigchld_hold/sigchld_release).
+ *    up for then (sigchld_hold/sigchld_release): under SIG_IGN or
+ *    SA_NOCLDWAIT the host's children that ended meanwhile are reaped, as
+ *    the kernel would have, each by its exact pid, never by waitpid(-1).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -121,6 +123,27 @@ static void sigchld_hold(struct sigchld_hold *h)
 	h->changed = sigaction(SIGCHLD, &dfl, NULL) == 0;
 }
 
+/* Under SIG_IGN or SA_NOCLDWAIT the host asked the kernel to reap its
+ * children, so any of them that ended while SIGCHLD was SIG_DFL here is a
+ * zombie nobody will wait for. Each is found without being reaped
+ * (WNOWAIT), then reaped by that exact pid: never "any child", so a
+ * child that ends meanwhile is not taken by accident, and bounded, so a
+ * host forking in another thread cannot keep us here. */
+#define REAP_MAX 64
+static void reap_ended_by_pid(void)
+{
+	siginfo_t si;
+	int n;
+
+	for (n = 0; n < REAP_MAX; n++) {
+		memset(&si, 0, sizeof si);
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+		    si.si_pid == 0 ||
+		    waitpid(si.si_pid, NULL, WNOHANG) != si.si_pid)
+			return;
+	}
+}
+
 /* Give the host its disposition back, and what it missed meanwhile: a
  * child of the host's own that ended while SIGCHLD was at SIG_DFL got no
  * signal (SIG_DFL discards it), and under SIG_IGN or SA_NOCLDWAIT it was
@@ -161,8 +184,7 @@ static void sigchld_release(const struct sigchld_hold *h)
 				(void)kill(getpid(), SIGCHLD);
 		}
 		if (autoreap)
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
+			reap_ended_by_pid();
 	}
 	(void)pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
