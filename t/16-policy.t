@@ -1,0 +1,2 @@
+#!/bin/sh
+exec "$(dirname "$0")/../${POLO_BUILD:-build}/t/16-policy"
