@@ -545,80 +545,66 @@ struct gc_home {
 	bool dry_run;
 };
 
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;	/* only to word the report */
-}
-
-static int remove_home(struct gc_home *h)
+/* gc's line about one home: what lib/ decided (polo_tmphome_end). */
+static int report_home(struct gc_home *h, const struct polo_home_outcome *o,
+		       const char *user, int r)
 {
 	struct ctl *x = h->x;
-	bool was = exists(h->path);
-	int r;
 
-	r = polo_tmphome_remove(x->conf.tmphome, h->e->name, h->e->uid,
-				x->trust, h->dry_run, &x->lg);
-	if (r == -EBUSY) {
+	switch (o->verdict) {
+	case POLO_HOME_UNCOUNTED:
+		if (!o->locked)
+			report(x, "not removed %s: cannot lock the session "
+			       "state", h->path);
+		else
+			report(x, "not removed %s: cannot count the sessions "
+			       "of %s", h->path, user);
+		return r < 0 ? r : -EIO;
+	case POLO_HOME_LIVE:
+		report(x, "kept %s: %lu live session%s", h->path, o->live,
+		       o->live == 1 ? "" : "s");
+		return 0;
+	case POLO_HOME_BUSY:
 		report(x, "kept %s: uid %lu still has processes", h->path,
 		       (unsigned long)h->e->uid);
 		return 0;
+	default:
+		break;
 	}
 	if (r < 0) {
 		report(x, "not removed %s: %s", h->path, strerror(-r));
 		return r;
 	}
-	if (!was)
+	if (o->verdict == POLO_HOME_GONE)
 		report(x, "%s the record of %s: already gone",
 		       h->dry_run ? "would drop" : "dropped", h->path);
-	else if (h->dry_run)
-		report(x, "would remove %s", h->path);
-	else if (exists(h->path))
+	else if (o->verdict == POLO_HOME_NOT_OURS)
 		report(x, "left %s: not made by polohook", h->path);
 	else
-		report(x, "removed %s", h->path);
+		report(x, "%s %s", h->dry_run ? "would remove" : "removed",
+		       h->path);
 	return 0;
 }
 
-static int decide_home(struct gc_home *h, unsigned long live)
-{
-	struct ctl *x = h->x;
-
-	if (live > 0) {
-		report(x, "kept %s: %lu live session%s", h->path, live,
-		       live == 1 ? "" : "s");
-		return 0;
-	}
-	return remove_home(h);
-}
-
-/* One registry entry: under the user's lock, removed if no session lives. */
+/* One registry entry: under the user's lock, removed if the rule says so
+ * (the module's rule at a last logout: lib/policy.c). */
 static int gc_home(struct gc_home *h, const struct polo_state_rec *v,
 		   size_t n)
 {
 	struct ctl *x = h->x;
-	struct polo_state st;
-	unsigned long live;
-	char user[33];
-	int r;
+	struct polo_home_end e = {
+		.statedir = x->conf.statedir, .root = x->conf.tmphome,
+		.name = h->e->name, .uid = h->e->uid, .trust = x->trust,
+		.dry_run = h->dry_run,
+	};
+	struct polo_home_outcome o;
+	char user[33] = "";
 
-	if (h->dry_run || !user_of(h->e->uid, user, sizeof user))
-		return decide_home(h, live_in_list(v, n, h->e->uid));
-	r = polo_state_begin(&st, x->conf.statedir, user, x->trust, &x->lg);
-	if (r < 0) {
-		report(x, "not removed %s: cannot lock the session state",
-		       h->path);
-		return r;
-	}
-	r = polo_state_count(&st, &live, &x->lg);
-	if (r < 0)
-		report(x, "not removed %s: cannot count the sessions of %s",
-		       h->path, user);
-	else
-		r = decide_home(h, live);
-	polo_state_end(&st);
-	return r;
+	if (!h->dry_run && user_of(h->e->uid, user, sizeof user))
+		e.user = user;
+	else	/* no lock to take: the list's count */
+		e.live = live_in_list(v, n, h->e->uid);
+	return report_home(h, &o, user, polo_tmphome_end(&e, &o, &x->lg));
 }
 
 static void home_path(char *out, size_t len, const char *root,

@@ -25,6 +25,8 @@
 #include "fsutil.h"
 #include "home.h"
 #include "mkhome.h"
+#include "policy.h"
+#include "state.h"
 #include "util.h"
 
 /* Copy path without repeated or trailing slashes. */
@@ -369,77 +371,86 @@ out:
 	return r < 0 ? r : 0;
 }
 
-/* Is what stands at name still the home polohook made for uid? */
-static int still_ours(int rootfd, const char *root, const char *name,
-		      uid_t uid, const struct reg *g, struct stat *st,
-		      const struct polo_log *lg)
+/* The facts about `name` that polo_home_may_remove reads after the
+ * count: its record, and what stands at the name (not followed). */
+static int find_facts(int rootfd, int regfd, const char *name,
+		      struct polo_home_facts *f, struct stat *st)
 {
-	if (fstatat(rootfd, name, st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	if (!S_ISDIR(st->st_mode)) {
-		polo_log(lg, LOG_ERR, "tmphome %s/%s is no longer a directory "
-			 "(a symlink?): not removed", root, name);
-		return -EPERM;
+	struct reg g;
+
+	f->recorded = regfd >= 0 && reg_read(regfd, name, &g) == 0;
+	/* (uid_t)-1 is no one's: a record beyond the uid range names no uid */
+	f->rec_uid = f->recorded && g.uid < (uid_t)-1 ? (uid_t)g.uid :
+		     (uid_t)-1;
+	if (fstatat(rootfd, name, st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		return 0;		/* present stays false */
 	}
-	if (g->dev != st->st_dev || g->ino != st->st_ino) {
-		polo_log(lg, LOG_ERR, "tmphome %s/%s is not the directory "
-			 "polohook made: not removed", root, name);
-		return -EPERM;
-	}
-	if (st->st_uid != uid || g->uid != uid) {
-		polo_log(lg, LOG_ERR, "tmphome %s/%s is owned by uid %lu, "
-			 "recorded for %lu, asked for %lu: not removed", root,
-			 name, (unsigned long)st->st_uid, g->uid,
-			 (unsigned long)uid);
-		return -EPERM;
-	}
+	f->present = true;
+	f->is_dir = S_ISDIR(st->st_mode);
+	f->same = f->recorded && g.dev == st->st_dev && g.ino == st->st_ino;
+	f->owner = st->st_uid;
 	return 0;
 }
 
-static int remove_at(int rootfd, int regfd, const char *root,
-		     const char *name, uid_t uid, bool dry_run,
-		     const struct polo_log *lg)
+/* Say what the verdict means for the home, and do it. */
+static int act(int rootfd, int regfd, const struct polo_home_end *e,
+	       const struct polo_home_facts *f, enum polo_home_verdict v,
+	       const struct stat *st, const struct polo_log *lg)
 {
 	char what[PATH_MAX + NAME_MAX + 2];
-	struct stat st;
-	struct reg g;
+	const char *root = e->root, *name = e->name;
 	int r;
 
-	r = reg_read(regfd, name, &g);
-	if (r < 0) {
-		if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	switch (v) {
+	case POLO_HOME_UNCOUNTED:
+	case POLO_HOME_LIVE:
+		return 0;		/* the caller says so, in its words */
+	case POLO_HOME_NOT_OURS:
+		if (regfd < 0)
+			polo_log(lg, LOG_NOTICE, "tmphome %s/%s: nothing "
+				 "recorded by polohook: left", root, name);
+		else if (f->present)
 			polo_log(lg, LOG_NOTICE, "tmphome %s/%s was not made "
 				 "by polohook: left", root, name);
 		return 0;
-	}
-	r = still_ours(rootfd, root, name, uid, &g, &st, lg);
-	if (r == -ENOENT) {
-		if (!dry_run)
+	case POLO_HOME_GONE:
+		if (!e->dry_run)
 			(void)unlinkat(regfd, name, 0);
 		return 0;
-	}
-	if (r < 0)
-		return r;
-	r = polo_uid_has_processes(uid);
-	if (r != 0) {
-		if (r < 0)
+	case POLO_HOME_CHANGED:
+		polo_log(lg, LOG_ERR, "tmphome %s/%s %s: not removed", root,
+			 name, !f->is_dir ? "is no longer a directory (a "
+			 "symlink?)" : "is not the directory polohook made");
+		return -EPERM;
+	case POLO_HOME_OWNER:
+		polo_log(lg, LOG_ERR, "tmphome %s/%s is owned by uid %lu, "
+			 "recorded for %lu, asked for %lu: not removed", root,
+			 name, (unsigned long)f->owner,
+			 (unsigned long)f->rec_uid, (unsigned long)f->uid);
+		return -EPERM;
+	case POLO_HOME_BUSY:
+		if (f->procs < 0)
 			polo_log(lg, LOG_ERR, "tmphome %s/%s: cannot tell "
 				 "whether uid %lu runs processes (%s): left for "
 				 "polohookctl gc", root, name,
-				 (unsigned long)uid, strerror(-r));
+				 (unsigned long)f->uid, strerror(-f->procs));
 		else
 			polo_log(lg, LOG_NOTICE, "tmphome %s/%s: uid %lu still "
 				 "has processes: left for polohookctl gc", root,
-				 name, (unsigned long)uid);
+				 name, (unsigned long)f->uid);
 		return -EBUSY;
+	case POLO_HOME_REMOVE:
+		break;
 	}
-	if (dry_run) {
+	if (e->dry_run) {
 		polo_log(lg, LOG_NOTICE, "tmphome %s/%s: would be removed",
 			 root, name);
 		return 0;
 	}
 	(void)snprintf(what, sizeof what, "%s/%s", root, name);
-	r = polo_rm_tree_at(rootfd, name, st.st_dev, st.st_ino, what, lg);
+	r = polo_rm_tree_at(rootfd, name, st->st_dev, st->st_ino, what, lg);
 	if (r < 0)
 		return r;
 	(void)unlinkat(regfd, name, 0);
@@ -447,29 +458,68 @@ static int remove_at(int rootfd, int regfd, const char *root,
 	return 0;
 }
 
-int polo_tmphome_remove(const char *root, const char *name, uid_t uid,
-			uid_t trust_uid, bool dry_run,
-			const struct polo_log *lg)
+/* The facts after the count, in the order the rule reads them (a fact
+ * after the first rule that fails is never needed), the verdict, and
+ * what it says to do. */
+static int end_at(const struct polo_home_end *e, struct polo_home_facts *f,
+		  enum polo_home_verdict *v, const struct polo_log *lg)
 {
-	int rootfd, regfd, r;
+	struct stat st = { 0 };
+	int rootfd = -1, regfd = -1, r = 0;
 
-	if (!polo_valid_file_name(name) || strcmp(name, POLO_REGISTRY) == 0)
-		return -EINVAL;
-	rootfd = open_root(root, trust_uid, lg);
-	if (rootfd < 0)
-		return rootfd;
-	regfd = open_registry(rootfd, false, trust_uid, root, lg);
-	if (regfd == -ENOENT) {
-		polo_log(lg, LOG_NOTICE, "tmphome %s/%s: nothing recorded by "
-			 "polohook: left", root, name);
-		close(rootfd);
-		return 0;
+	if (f->counted == 0 && f->live == 0) {
+		rootfd = r = open_root(e->root, e->trust, lg);
+		if (r >= 0)
+			regfd = r = open_registry(rootfd, false, e->trust,
+						  e->root, lg);
+		if (r == -ENOENT)
+			r = 0;		/* no registry: nothing is ours */
+		if (r >= 0)
+			r = find_facts(rootfd, regfd, e->name, f, &st);
+		if (r < 0)
+			goto out;
 	}
-	r = regfd < 0 ? regfd :
-	    remove_at(rootfd, regfd, root, name, uid, dry_run, lg);
+	*v = polo_home_may_remove(f);
+	if (*v == POLO_HOME_REMOVE) {	/* the dearest fact, last */
+		f->procs = polo_uid_has_processes(e->uid);
+		*v = polo_home_may_remove(f);
+	}
+	r = act(rootfd, regfd, e, f, *v, &st, lg);
+out:
 	if (regfd >= 0)
 		close(regfd);
-	close(rootfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	return r;
+}
+
+int polo_tmphome_end(const struct polo_home_end *e,
+		     struct polo_home_outcome *o, const struct polo_log *lg)
+{
+	struct polo_home_facts f = { .uid = e->uid, .live = e->live };
+	struct polo_state st;
+	int r;
+
+	o->locked = false;
+	o->verdict = POLO_HOME_UNCOUNTED;
+	if (!polo_valid_file_name(e->name) ||
+	    strcmp(e->name, POLO_REGISTRY) == 0)
+		return -EINVAL;
+	if (!e->dry_run && e->user != NULL) {
+		f.counted = polo_state_begin(&st, e->statedir, e->user,
+					     e->trust, lg);
+		if (f.counted == 0) {
+			o->locked = true;
+			f.counted = polo_state_count(&st, &f.live, lg);
+		}
+	}
+	o->live = f.live;
+	/* under the user's lock: a login of the same user waits for it */
+	r = end_at(e, &f, &o->verdict, lg);
+	if (r == 0 && f.counted < 0)
+		r = f.counted;
+	if (o->locked)
+		polo_state_end(&st);
 	return r;
 }
 

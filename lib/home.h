@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "env.h"
 #include "log.h"
+#include "policy.h"
 
 #define POLO_REGISTRY ".polohook"
 
@@ -36,14 +37,40 @@ int polo_tmphome_prepare(const struct polo_conf *c,
 			 const struct polo_session *s, uid_t trust_uid,
 			 const struct polo_log *lg);
 
-/* Remove the tmphome `name` of uid if polohook created it (registry entry
- * matching its uid and device/inode), it is still owned by uid, and uid
- * runs no process. 0 removed (or nothing to remove), -EBUSY the user still
- * has processes, another -errno refused (logged with the reason). With
- * dry_run, only say what would be done. */
-int polo_tmphome_remove(const char *root, const char *name, uid_t uid,
-			uid_t trust_uid, bool dry_run,
-			const struct polo_log *lg);
+/* A temporary home at what may be its end: the user's last logout
+ * (pam_polohook) or polohookctl gc. Under user's state lock (held while
+ * the home is removed, so that a login of the same user waits), the
+ * user's live sessions are counted, the home `name` of uid in root and
+ * its registry entry looked at, and polo_home_may_remove (policy.h)
+ * decides; what it decides is done and logged here. Without a user (a
+ * uid that has no login name the state tree can hold) or with dry_run
+ * (which changes nothing, not even the state: counting prunes), no lock is
+ * taken and `live` is the caller's count. */
+struct polo_home_end {
+	const char *statedir;
+	const char *root;	/* the tmphome root */
+	const char *name;	/* the home, a direct child of root */
+	const char *user;	/* whose lock; NULL: none */
+	uid_t uid;
+	uid_t trust;
+	bool dry_run;		/* only say what would be done */
+	unsigned long live;	/* without the lock: the caller's count */
+};
+
+struct polo_home_outcome {
+	enum polo_home_verdict verdict;
+	unsigned long live;	/* the count it used */
+	bool locked;		/* the user's lock was taken (without it,
+				 * a verdict of UNCOUNTED is the lock's fault) */
+};
+
+/* 0: the verdict was carried out (removed, or record dropped, or kept
+ * or left as it says); -EBUSY kept for processes of uid; -EPERM refused
+ * (POLO_HOME_CHANGED, POLO_HOME_OWNER); -errno the state could not be
+ * locked or counted (verdict POLO_HOME_UNCOUNTED), the root or registry
+ * was refused, or the removal failed (all logged but the count). */
+int polo_tmphome_end(const struct polo_home_end *e,
+		     struct polo_home_outcome *o, const struct polo_log *lg);
 
 /* Remove the retired homes waiting in root's trash. Returns how many are
  * left (or would be removed, with dry_run), or -errno. */

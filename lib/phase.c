@@ -38,26 +38,25 @@ int polo_phase_open(const struct polo_conf *c, struct polo_session *s,
 }
 
 /* After the last session's hooks: remove the temporary home, if the user
- * has not come back meanwhile (checked again under the user's lock). */
+ * has not come back meanwhile (counted again under the user's lock). */
 static void last_home(const struct polo_conf *c, const struct polo_session *s,
 		      uid_t trust_uid, const struct polo_log *lg)
 {
 	char name[NAME_MAX + 1];
-	struct polo_state st;
-	unsigned long n = 1;
+	struct polo_home_end e = {
+		.statedir = c->statedir, .root = c->tmphome, .name = name,
+		.user = s->user, .uid = s->uid, .trust = trust_uid,
+	};
+	struct polo_home_outcome o;
 
 	if (c->tmphome[0] == '\0' ||
 	    polo_tmphome_name(c->tmphome, s->home, name, sizeof name) < 0)
 		return;
-	if (polo_state_begin(&st, c->statedir, s->user, trust_uid, lg) < 0)
-		return;
-	if (polo_state_count(&st, &n, lg) == 0 && n == 0)
-		(void)polo_tmphome_remove(c->tmphome, name, s->uid, trust_uid,
-					  false, lg);
-	else
+	(void)polo_tmphome_end(&e, &o, lg);
+	if (o.locked && (o.verdict == POLO_HOME_LIVE ||
+			 o.verdict == POLO_HOME_UNCOUNTED))
 		polo_log(lg, LOG_INFO, "tmphome %s kept: %s logged in again",
 			 s->home, s->user);
-	polo_state_end(&st);
 }
 
 int polo_phase_close(const struct polo_conf *c, struct polo_session *s,

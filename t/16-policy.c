@@ -16,7 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf.h"
+#include "env.h"
+#include "home.h"
 #include "policy.h"
+#include "state.h"
 #include "util.h"
 #include "tap.h"
 #include "testlog.h"
@@ -83,6 +87,190 @@ static void test_rule(void)
 	f = good(); f.owner = 1501; f.procs = 1;
 	is_int(polo_home_may_remove(&f), POLO_HOME_OWNER,
 	       "a wrong owner is refused before the processes are asked");
+}
+
+/* ---- the rule applied: polo_tmphome_end on a real tree ---- */
+
+struct tree {
+	struct polo_conf c;
+	struct polo_session s;
+};
+
+static void make_tree(struct tree *t, const char *user, uid_t uid)
+{
+	polo_conf_defaults(&t->c);
+	must(polo_strlcpy(t->c.tmphome, at("th"), sizeof t->c.tmphome) == 0,
+	     "tmphome");
+	must(polo_strlcpy(t->c.statedir, at("state"), sizeof t->c.statedir) ==
+	     0, "statedir");
+	must(polo_strlcpy(t->c.skel, at("skel"), sizeof t->c.skel) == 0,
+	     "skel");
+	memset(&t->s, 0, sizeof t->s);
+	t->s.phase = POLO_OPEN;
+	(void)polo_strlcpy(t->s.user, user, sizeof t->s.user);
+	(void)polo_strlcpy(t->s.service, "login", sizeof t->s.service);
+	t->s.uid = uid;
+	t->s.gid = uid;
+	must(polo_strlcpy(t->s.home, at("th/%s", user), sizeof t->s.home) ==
+	     0, "home");
+	must(polo_session_set_id(&t->s, NULL, 0) == 0, "session id");
+}
+
+/* The user's one live session (led by this process), the home made for
+ * it as the module makes it. */
+static void login(struct tree *t)
+{
+	struct polo_state st;
+
+	must(polo_state_begin(&st, t->c.statedir, t->s.user, me, &lg) == 0,
+	     "state begin");
+	must(polo_state_add(&st, &t->s, &lg) == 0, "state add");
+	polo_state_end(&st);
+	t->s.counted = true;
+	t->s.user_sessions = 1;
+	must(polo_tmphome_prepare(&t->c, &t->s, me, &lg) == 0, "prepare");
+}
+
+static void logout(struct tree *t)
+{
+	struct polo_state st;
+
+	must(polo_state_begin(&st, t->c.statedir, t->s.user, me, &lg) == 0,
+	     "state begin");
+	must(polo_state_remove(&st, t->s.id) == 0, "state remove");
+	polo_state_end(&st);
+}
+
+static int end(struct tree *t, const char *name, uid_t uid, bool dry_run,
+	       struct polo_home_outcome *o)
+{
+	struct polo_home_end e = {
+		.statedir = t->c.statedir, .root = t->c.tmphome, .name = name,
+		.user = t->s.user, .uid = uid, .trust = me,
+		.dry_run = dry_run,
+	};
+
+	cap_reset();
+	return polo_tmphome_end(&e, o, &lg);
+}
+
+static bool there(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static void test_end_as_user(void)
+{
+	struct polo_home_outcome o;
+	struct tree t;
+	int r;
+
+	make_tree(&t, "alice", me);
+	login(&t);
+	ok(there(at("th/alice/.profile")), "the home was made from skel");
+
+	r = end(&t, "alice", me, false, &o);
+	is_int(r, 0, "a live session: 0");
+	is_int(o.verdict, POLO_HOME_LIVE, "... verdict: live");
+	is_int(o.live, 1, "... counted under the lock: 1");
+	ok(o.locked, "... the user's lock was taken");
+	ok(there(at("th/alice/.profile")), "... and the home is kept");
+
+	logout(&t);
+	r = end(&t, "alice", me, false, &o);
+	is_int(o.verdict, POLO_HOME_BUSY,
+	       "no session, but the uid runs this test: busy");
+	is_int(r, -EBUSY, "... -EBUSY");
+	ok(there(at("th/alice/.profile")), "... the home is kept");
+	like(cap.buf, fmt("tmphome %s: uid %lu still has processes: left for "
+			  "polohookctl gc", at("th/alice"), (unsigned long)me),
+	     "... and the log says why");
+
+	r = end(&t, "alice", me + 1, false, &o);
+	is_int(o.verdict, POLO_HOME_OWNER, "asked for another uid: owner");
+	is_int(r, -EPERM, "... -EPERM");
+	ok(there(at("th/alice")), "... not removed");
+	like(cap.buf, fmt("is owned by uid %lu, recorded for %lu, asked for "
+			  "%lu: not removed", (unsigned long)me,
+			  (unsigned long)me, (unsigned long)me + 1),
+	     "... logged with both uids");
+
+	must(rename(at("th/alice"), at("th/alice.moved")) == 0, "rename");
+	must(symlink("alice.moved", at("th/alice")) == 0, "symlink");
+	r = end(&t, "alice", me, false, &o);
+	is_int(o.verdict, POLO_HOME_CHANGED, "a symlink in its place: changed");
+	is_int(r, -EPERM, "... -EPERM");
+	ok(there(at("th/alice.moved/.profile")), "... what it points to is "
+	   "untouched");
+	like(cap.buf, "is no longer a directory (a symlink?): not removed",
+	     "... logged");
+	must(unlink(at("th/alice")) == 0, "unlink");
+
+	must(mkdir(at("th/alice"), 0700) == 0, "mkdir");
+	r = end(&t, "alice", me, false, &o);
+	is_int(o.verdict, POLO_HOME_CHANGED,
+	       "another directory under the name: changed");
+	like(cap.buf, "is not the directory polohook made: not removed",
+	     "... logged");
+	must(rmdir(at("th/alice")) == 0, "rmdir");
+
+	r = end(&t, "alice", me, true, &o);
+	is_int(o.verdict, POLO_HOME_GONE, "nothing at the name: gone");
+	ok(there(at("th/.polohook/alice")), "... a dry run keeps the record");
+	r = end(&t, "alice", me, false, &o);
+	is_int(r, 0, "... 0");
+	ok(!there(at("th/.polohook/alice")), "... and the record is dropped");
+
+	r = end(&t, "alice.moved", me, false, &o);
+	is_int(o.verdict, POLO_HOME_NOT_OURS, "a directory never recorded: not "
+	       "ours");
+	ok(there(at("th/alice.moved/.profile")), "... left as it is");
+	like(cap.buf, "alice.moved was not made by polohook: left", "... logged");
+
+	must(chmod(at("state"), 0775) == 0, "chmod");
+	r = end(&t, "alice.moved", me, false, &o);
+	is_int(o.verdict, POLO_HOME_UNCOUNTED,
+	       "a state tree that cannot be trusted: uncounted");
+	ok(!o.locked, "... no lock was taken");
+	ok(r < 0, "... an error");
+	ok(there(at("th/alice.moved/.profile")), "... and nothing removed");
+	must(chmod(at("state"), 0700) == 0, "chmod");
+
+	is_int(end(&t, ".polohook", me, false, &o), -EINVAL,
+	       "the registry's own name: -EINVAL");
+	is_int(end(&t, "../x", me, false, &o), -EINVAL,
+	       "a name with a slash: -EINVAL");
+}
+
+/* A uid that runs no process: the home goes (root: chown to it). */
+static void test_end_as_root(void)
+{
+	struct polo_home_outcome o;
+	struct tree t;
+	struct stat st;
+	int r;
+
+	if (me != 0) {
+		skip(8, "the home's uid must run no process: needs root");
+		return;
+	}
+	make_tree(&t, "bob", 4242);
+	login(&t);
+	ok(lstat(at("th/bob"), &st) == 0 && st.st_uid == 4242,
+	   "bob's home is made, owned by uid 4242");
+	logout(&t);
+	r = end(&t, "bob", 4242, true, &o);
+	is_int(o.verdict, POLO_HOME_REMOVE, "no session, no process: remove");
+	ok(r == 0 && there(at("th/bob/.profile")), "... a dry run keeps it");
+	like(cap.buf, fmt("tmphome %s: would be removed", at("th/bob")),
+	     "... and says it would remove it");
+	r = end(&t, "bob", 4242, false, &o);
+	is_int(r, 0, "removed: 0");
+	ok(!there(at("th/bob")), "... the home is gone");
+	ok(!there(at("th/.polohook/bob")), "... and its record");
+	like(cap.buf, fmt("tmphome %s: removed", at("th/bob")), "... logged");
 }
 
 /* ---- may this request be served? ---- */
@@ -275,6 +463,8 @@ int main(void)
 	put_file(at("skel/.profile"), "echo hi\n", 0644);
 
 	test_rule();
+	test_end_as_user();
+	test_end_as_root();
 	test_serve();
 
 	is_int(count_entries("/proc/self/fd"), fds_before,
