@@ -73,67 +73,12 @@
 #include "fsutil.h"
 #include "home.h"
 #include "log.h"
+#include "mk.h"
 #include "priv.h"
 #include "proto.h"
 #include "srv.h"
 #include "tls.h"
 #include "util.h"
-
-#define EXIT_FAIL	1
-#define EXIT_USAGE	2
-
-#define SERVICE		"polousers"
-#define STATE_NODES_MAX	POLO_SEEN_NODES_MAX	/* lines of the last-seen file */
-#define STATE_BYTES_MAX	POLO_SEEN_BYTES_MAX
-/* every source of nodes at its bound: discovery, last-seen, static, SRV */
-#define SET_MAX		(1024 + STATE_NODES_MAX + POLO_MAX_NODES + \
-			 POLO_SRV_ADDRS_MAX)
-#define WAVE_MAX	64	/* children at once */
-#define WAVE_MARGIN_MS	500	/* after request_ms, before SIGKILL */
-#define WHY_MAX		200
-#define STATUS_LEN	65
-#define PW_BUF_MIN	4096
-#define PW_BUF_MAX	(1 << 20)
-
-/* What a child reports through its pipe: fixed size, one atomic write. */
-struct result {
-	char addr[INET6_ADDRSTRLEN];
-	int ok;				/* 1: the node made or had the home */
-	int verified;			/* 1: its certificate checked out */
-	char status[STATUS_LEN];	/* "created", "exists", or "" */
-	char why[WHY_MAX];		/* the failure, when !ok */
-};
-_Static_assert(sizeof(struct result) <= PIPE_BUF, "one atomic pipe write");
-
-/* A set of addresses, IPv4 ones as IPv4-mapped IPv6 (::ffff:a.b.c.d),
- * so that one byte order sorts both. */
-struct nodeset {
-	struct in6_addr *v;
-	size_t n;
-};
-
-struct child {
-	pid_t pid;
-	int fd;			/* the read end of its pipe, -1 once done */
-	size_t got;		/* bytes of its result read so far */
-	struct result res;
-};
-
-struct mk {
-	struct polo_conf conf;
-	struct polo_log lg;
-	bool tty;			/* stderr is a terminal */
-	char req[POLO_REQ_MAX];		/* the Create-Home request */
-	size_t reqlen;
-	SSL_CTX *ctx;
-	struct nodeset targets;
-	struct result *res;		/* one per target, in target order */
-	struct nodeset known;		/* static + last-seen: asked first */
-	bool remember;			/* discovery worked: rewrite last-seen */
-	bool drop;			/* root: children run as [hookd] user */
-	uid_t uid;
-	gid_t gid;
-};
 
 /* ---- logging and text ---- */
 
