@@ -13,6 +13,10 @@
  * node. Exit status 0 only if every node asked succeeded, 1 otherwise,
  * 2 on bad usage.
  *
+ * This file: the arguments, the config, the run in order (run()),
+ * and the logging and text helpers the other files share; mk.h
+ * says which file holds what.
+ *
  * Rules this file keeps (PROTOCOL.md: what the original client did wrong):
  *  - nodes are asked in parallel, one child process per node, at most
  *    WAVE_MAX at once; every connect, handshake, write and read has a
@@ -22,8 +26,6 @@
  *  - a missing certificate, a bad config or an unknown user is an error
  *    return, never abort(); every socket and pipe is closed on every path
  *    and opened O_CLOEXEC;
- *  - the uid, gid and home sent are the ones our own NSS gives for
- *    PAM_USER; the hook environment is only cross-checked against them;
  *  - the server certificate must chain to the cluster CA and (verify_name)
  *    carry the address we connected to; with TLS 1.3 a server may refuse
  *    our certificate after our handshake succeeded, so only a reply that
@@ -55,7 +57,6 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,6 @@
 #include "conf.h"
 #include "discover.h"
 #include "fsutil.h"
-#include "home.h"
 #include "log.h"
 #include "mk.h"
 #include "priv.h"
@@ -93,7 +93,7 @@ static void emit(void *ctx, int prio, const char *msg)
 
 /* Printable ASCII only, NUL-terminated within len: text from a peer or a
  * child never reaches a log line as it came. */
-static void clean(char *s, size_t len)
+void mk_clean(char *s, size_t len)
 {
 	size_t i;
 
@@ -193,119 +193,6 @@ static void set_union(struct nodeset *dst, const struct nodeset *src)
 	set_finish(dst);
 }
 
-/* ---- the user ---- */
-
-static bool env_mismatch_num(const char *name, unsigned long want)
-{
-	const char *v = getenv(name);
-	unsigned long n;
-
-	if (v == NULL)
-		return false;
-	return polo_parse_uint(v, 0, UINT32_MAX, &n) < 0 || n != want;
-}
-
-static int get_passwd(const char *name, struct passwd *pw, char **buf)
-{
-	struct passwd *res = NULL;
-	long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
-	size_t len = sz > PW_BUF_MIN ? (size_t)sz : PW_BUF_MIN;
-	int r;
-
-	for (;;) {
-		*buf = malloc(len);
-		if (*buf == NULL)
-			return -ENOMEM;
-		r = getpwnam_r(name, pw, *buf, len, &res);
-		if (r != ERANGE || len >= PW_BUF_MAX)
-			break;
-		free(*buf);
-		len *= 2;
-	}
-	if (r == 0 && res == NULL)
-		r = ENOENT;
-	return -r;
-}
-
-/* The hook environment may only repeat what our own NSS says. */
-static bool env_matches(const struct passwd *pw)
-{
-	const char *home = getenv("POLO_USER_HOME");
-
-	return !env_mismatch_num("POLO_USER_UID", pw->pw_uid) &&
-	       !env_mismatch_num("POLO_USER_GID", pw->pw_gid) &&
-	       (home == NULL || strcmp(home, pw->pw_dir) == 0);
-}
-
-/* The request for PAM_USER, from our own NSS, cross-checked with the hook
- * environment. 0, 1 when there is nothing to do, or -errno (logged). */
-static int user_request(struct mk *m)
-{
-	const char *user = getenv("PAM_USER");
-	struct polo_home_req rq = { .uid = 0 };
-	char tname[NAME_MAX + 1];
-	struct passwd pw;
-	char *buf = NULL;
-	int r;
-
-	if (user == NULL || user[0] == '\0') {
-		polo_log(&m->lg, LOG_DEBUG, "no PAM_USER: nothing to do");
-		return 1;
-	}
-	if (!polo_valid_user_name(user)) {
-		polo_log(&m->lg, LOG_ERR, "refusing a bad user name");
-		return -EINVAL;
-	}
-	r = get_passwd(user, &pw, &buf);
-	if (r < 0) {
-		polo_log(&m->lg, LOG_ERR, "user %s: %s", user,
-			 r == -ENOENT ? "unknown" : strerror(-r));
-		goto out;
-	}
-	if (!env_matches(&pw)) {
-		polo_log(&m->lg, LOG_ERR, "user %s: the hook environment does "
-			 "not match the passwd entry: refusing", user);
-		r = -EPERM;
-		goto out;
-	}
-	if (pw.pw_uid < m->conf.cl.min_uid || pw.pw_uid > m->conf.cl.max_uid) {
-		polo_log(&m->lg, LOG_DEBUG, "user %s: uid %lu outside min_uid.."
-			 "max_uid: nothing to do", user,
-			 (unsigned long)pw.pw_uid);
-		r = 1;
-		goto out;
-	}
-	/* a temporary home lives on the node of the login only: made on
-	 * the others it would outlive the session there */
-	if (m->conf.tmphome[0] != '\0' &&
-	    polo_tmphome_name(m->conf.tmphome, pw.pw_dir, tname,
-			      sizeof tname) != -ENOENT) {
-		polo_log(&m->lg, LOG_INFO, "user %s: home %.300s is below "
-			 "tmphome %.300s: a temporary home, made on this node "
-			 "only", user, pw.pw_dir, m->conf.tmphome);
-		r = 1;
-		goto out;
-	}
-	rq.uid = pw.pw_uid;
-	rq.gid = pw.pw_gid;
-	r = polo_strlcpy(rq.home, pw.pw_dir, sizeof rq.home);
-	if (r == 0)
-		r = polo_home_req_format(m->req, sizeof m->req, &rq);
-	if (r < 0) {
-		clean(pw.pw_dir, strlen(pw.pw_dir) + 1);
-		polo_log(&m->lg, LOG_ERR, "user %s: home %.200s cannot be "
-			 "asked for (absolute, no ',' or control characters)",
-			 user, pw.pw_dir);
-		r = -EINVAL;
-		goto out;
-	}
-	m->reqlen = (size_t)r;
-	r = 0;
-out:
-	free(buf);
-	return r;
-}
-
 /* ---- the last-seen file ---- */
 
 struct seen_ctx {
@@ -319,7 +206,7 @@ static int seen_line(void *ctx, unsigned lineno, char *line)
 
 	if (set_add(x->s, line) == 0)
 		return 0;
-	clean(line, strlen(line) + 1);
+	mk_clean(line, strlen(line) + 1);
 	polo_log(&x->m->lg, LOG_WARNING, "%s: line %u: not a node address: "
 		 "%.50s", x->m->conf.cl.nodes_state, lineno, line);
 	return 0;
@@ -833,8 +720,8 @@ static void ask_wave(struct mk *m, const size_t *idx, size_t n)
 	for (k = 0; k < n; k++) {
 		/* the address is ours, whatever the child wrote */
 		set_addr(&m->targets, idx[k], ch[k].res.addr);
-		clean(ch[k].res.status, sizeof ch[k].res.status);
-		clean(ch[k].res.why, sizeof ch[k].res.why);
+		mk_clean(ch[k].res.status, sizeof ch[k].res.status);
+		mk_clean(ch[k].res.why, sizeof ch[k].res.why);
 		ch[k].res.ok = ch[k].res.ok == 1;
 		ch[k].res.verified = ch[k].res.verified == 1;
 		m->res[idx[k]] = ch[k].res;
@@ -968,7 +855,7 @@ static int run(struct mk *m, const char *confpath, bool given, bool debug)
 	if (load_conf(m, confpath, given) < 0)
 		return EXIT_FAIL;
 	m->lg.debug = debug || m->conf.debug;
-	r = user_request(m);
+	r = mk_user_request(m);
 	if (r != 0)
 		return r > 0 ? 0 : EXIT_FAIL;
 	/* installed by default as added/10W-polo-mkhome: on a machine that

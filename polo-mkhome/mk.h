@@ -4,6 +4,7 @@
  * functions one file calls in another.
  *
  *   main.c     arguments, config, the run in order, logging and text
+ *   request.c  the user and the Create-Home request
  */
 #ifndef POLO_MK_H
 #define POLO_MK_H
@@ -77,5 +78,11 @@ struct mk {
 	uid_t uid;
 	gid_t gid;
 };
+
+/* main.c */
+void mk_clean(char *s, size_t len);
+
+/* request.c */
+int mk_user_request(struct mk *m);
 
 #endif
