@@ -30,12 +30,8 @@
  *    carry the address we connected to; with TLS 1.3 a server may refuse
  *    our certificate after our handshake succeeded, so only a reply that
  *    parses as {"OK": 0} counts as success;
- *  - a DNS answer ([discovery] srv) is parsed only by libresolv in a
- *    child as [hookd] user, killed at srv_ms (lib/srv.c); its addresses,
- *    like discovery's, are only tried, never trusted;
- *  - the last-seen file is read only through a trusted path and replaced
- *    atomically; text from the network or from files is printed cleaned
- *    and capped;
+ *  - text from the network or from files is printed cleaned and capped
+ *    (mk_clean);
  *  - no global mutable state: main owns struct mk.
  *
  * Logging: the per-node results go to stdout, one line each; the module
@@ -46,7 +42,6 @@
  * terminal (an administrator running it by hand); under the module stderr
  * is a pipe to syslog, and writing there would log them twice.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -70,13 +65,10 @@
 
 #include "cluster.h"
 #include "conf.h"
-#include "discover.h"
-#include "fsutil.h"
 #include "log.h"
 #include "mk.h"
 #include "priv.h"
 #include "proto.h"
-#include "srv.h"
 #include "tls.h"
 #include "util.h"
 
@@ -103,321 +95,13 @@ void mk_clean(char *s, size_t len)
 			s[i] = '?';
 }
 
-static void say(char *why, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void say(char *why, const char *fmt, ...)
+void mk_say(char *why, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(why, WHY_MAX, fmt, ap);	/* truncation is fine */
 	va_end(ap);
-}
-
-/* ---- node sets ---- */
-
-static int set_init(struct nodeset *s)
-{
-	s->n = 0;
-	s->v = calloc(SET_MAX, sizeof *s->v);
-	return s->v ? 0 : -ENOMEM;
-}
-
-/* An IPv4 or IPv6 node address (no scope: conf.c and lib/srv.c refuse
- * link-local ones) into its set form. */
-static int addr_parse(const char *addr, struct in6_addr *a6)
-{
-	struct in_addr a;
-
-	if (inet_pton(AF_INET, addr, &a) == 1) {
-		memset(a6, 0, sizeof *a6);
-		a6->s6_addr[10] = a6->s6_addr[11] = 0xff;
-		memcpy(&a6->s6_addr[12], &a, 4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, addr, a6) != 1 || IN6_IS_ADDR_V4MAPPED(a6) ||
-	    IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_MULTICAST(a6))
-		return -EINVAL;
-	return 0;
-}
-
-static int set_add(struct nodeset *s, const char *addr)
-{
-	struct in6_addr a;
-
-	if (addr_parse(addr, &a) < 0)
-		return -EINVAL;
-	if (s->n == SET_MAX)
-		return -ENOSPC;
-	s->v[s->n++] = a;
-	return 0;
-}
-
-static void set_addr(const struct nodeset *s, size_t i, char *buf)
-{
-	const struct in6_addr *a = &s->v[i];
-	const char *r;
-
-	if (IN6_IS_ADDR_V4MAPPED(a))
-		r = inet_ntop(AF_INET, &a->s6_addr[12], buf, INET6_ADDRSTRLEN);
-	else
-		r = inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
-	if (r == NULL)
-		buf[0] = '\0';	/* cannot happen */
-}
-
-static int cmp_addr(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct in6_addr));
-}
-
-/* Sorted by address (numerically), each address once. */
-static void set_finish(struct nodeset *s)
-{
-	size_t i, o = 0;
-
-	qsort(s->v, s->n, sizeof *s->v, cmp_addr);
-	for (i = 0; i < s->n; i++)
-		if (o == 0 || cmp_addr(&s->v[o - 1], &s->v[i]) != 0)
-			s->v[o++] = s->v[i];
-	s->n = o;
-}
-
-static void set_union(struct nodeset *dst, const struct nodeset *src)
-{
-	size_t i;
-
-	for (i = 0; i < src->n && dst->n < SET_MAX; i++)
-		dst->v[dst->n++] = src->v[i];
-	set_finish(dst);
-}
-
-/* ---- the last-seen file ---- */
-
-struct seen_ctx {
-	const struct mk *m;
-	struct nodeset *s;
-};
-
-static int seen_line(void *ctx, unsigned lineno, char *line)
-{
-	struct seen_ctx *x = ctx;
-
-	if (set_add(x->s, line) == 0)
-		return 0;
-	mk_clean(line, strlen(line) + 1);
-	polo_log(&x->m->lg, LOG_WARNING, "%s: line %u: not a node address: "
-		 "%.50s", x->m->conf.cl.nodes_state, lineno, line);
-	return 0;
-}
-
-/* Missing is empty; unsafe or unreadable is logged and empty. */
-static void read_last_seen(const struct mk *m, struct nodeset *s)
-{
-	struct seen_ctx x = { m, s };
-	char why[512];
-	int r;
-
-	r = polo_last_seen_read(m->conf.cl.nodes_state, geteuid(), seen_line,
-				&x, why, sizeof why);
-	if (r < 0 && r != -ENOENT)
-		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %s", why);
-}
-
-/* dir, trusted, made (0755, its last component only) when missing. */
-static int open_state_dir(char *dir, int *dfd, const struct mk *m)
-{
-	char why[512], *slash;
-	int pfd = -1, r;
-
-	r = polo_open_trusted(dir, O_RDONLY | O_DIRECTORY, geteuid(), dfd,
-			      NULL, 0, why, sizeof why);
-	slash = strrchr(dir, '/');
-	if (r == -ENOENT && slash != NULL && slash != dir) {
-		*slash = '\0';
-		r = polo_open_trusted(dir, O_RDONLY | O_DIRECTORY, geteuid(),
-				      &pfd, NULL, 0, why, sizeof why);
-		*slash = '/';
-		if (r == 0 && mkdirat(pfd, slash + 1, 0755) < 0 &&
-		    errno != EEXIST) {
-			r = -errno;
-			say(why, "mkdir %.300s: %s", dir, strerror(-r));
-		}
-		if (pfd >= 0)
-			close(pfd);
-		if (r == 0)
-			r = polo_open_trusted(dir, O_RDONLY | O_DIRECTORY,
-					      geteuid(), dfd, NULL, 0, why,
-					      sizeof why);
-	}
-	if (r < 0)
-		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %s", why);
-	return r;
-}
-
-/* One address per line, at most STATE_NODES_MAX of them. */
-static char *format_state(const struct nodeset *s, size_t *len)
-{
-	char *buf = malloc(STATE_BYTES_MAX), a[INET6_ADDRSTRLEN];
-	size_t i;
-	int w;
-
-	*len = 0;
-	for (i = 0; buf != NULL && i < s->n && i < STATE_NODES_MAX; i++) {
-		set_addr(s, i, a);
-		w = snprintf(buf + *len, STATE_BYTES_MAX - *len, "%s\n", a);
-		if (w < 0 || (size_t)w >= STATE_BYTES_MAX - *len)
-			break;
-		*len += (size_t)w;
-	}
-	return buf;
-}
-
-static void write_last_seen(const struct mk *m, const struct nodeset *s)
-{
-	char dir[PATH_MAX], root[] = "/", *slash, *buf;
-	size_t len;
-	int dfd = -1, r;
-
-	(void)polo_strlcpy(dir, m->conf.cl.nodes_state, sizeof dir);
-	slash = strrchr(dir, '/');	/* conf made it absolute */
-	if (slash == NULL || !polo_valid_file_name(slash + 1)) {
-		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %.300s: not a "
-			 "file name", dir);
-		return;
-	}
-	*slash = '\0';
-	buf = format_state(s, &len);
-	if (buf == NULL) {
-		polo_log(&m->lg, LOG_ERR, "last-seen nodes: %s",
-			 strerror(ENOMEM));
-		return;
-	}
-	if (open_state_dir(dir[0] ? dir : root, &dfd, m) == 0) {
-		r = polo_write_at(dfd, slash + 1, buf, len, 0644, true);
-		if (r < 0)
-			polo_log(&m->lg, LOG_ERR, "last-seen nodes: cannot "
-				 "write %.300s: %s", m->conf.cl.nodes_state,
-				 strerror(-r));
-		close(dfd);
-	}
-	free(buf);
-}
-
-/* ---- which nodes ---- */
-
-/* Discovery, stopping early once every expected node answered. The
- * answered set, or -errno (logged by lib/discover.c). */
-static int discover(const struct mk *m, const struct nodeset *expected,
-		    struct nodeset *answered)
-{
-	struct polo_disc_conf dc;
-	struct polo_node *found = NULL;
-	char (*strs)[INET6_ADDRSTRLEN] = calloc(SET_MAX, sizeof *strs);
-	char **exp = calloc(SET_MAX, sizeof *exp);
-	size_t i, n = 0;
-	int r = -ENOMEM;
-
-	if (strs != NULL && exp != NULL) {
-		for (i = 0; i < expected->n; i++) {
-			set_addr(expected, i, strs[i]);
-			exp[i] = strs[i];
-		}
-		polo_cluster_disc(&m->conf.cl, &dc);
-		r = polo_discover(&dc, SERVICE, exp, expected->n, &found, &n,
-				  &m->lg);
-	}
-	for (i = 0; r == 0 && i < n; i++)
-		(void)set_add(answered, found[i].addr);
-	set_finish(answered);
-	free(found);
-	free(exp);
-	free(strs);
-	return r;
-}
-
-/* The targets of [discovery] srv, into s. A DNS answer only names
- * addresses to try: they are verified like any other node. */
-static void srv_nodes(const struct mk *m, struct nodeset *s)
-{
-	struct polo_srv_conf sc = {
-		.name = m->conf.cl.srv, .timeout_ms = m->conf.cl.srv_ms,
-		.port = m->conf.cl.hookd_port, .drop = m->drop,
-		.uid = m->uid, .gid = m->gid,
-	};
-	struct polo_srv_addr *v = NULL;
-	size_t i, n = 0;
-
-	if (m->conf.cl.srv[0] == '\0' ||
-	    polo_srv_resolve(&sc, &v, &n, &m->lg) < 0)
-		return;		/* logged */
-	for (i = 0; i < n; i++)
-		(void)set_add(s, v[i].addr);
-	polo_log(&m->lg, LOG_DEBUG, "srv %s: %zu address(es)", m->conf.cl.srv,
-		 n);
-	free(v);
-}
-
-/* targets = answered ∪ static ∪ SRV ∪ last-seen. Static, SRV and
- * last-seen nodes are the expected ones, which end discovery early and
- * are asked first.
- * The last-seen file is rewritten after the asking (remember()). When
- * discovery fails it is left as it was. */
-static int find_nodes(struct mk *m)
-{
-	struct nodeset answered = { 0 };
-	unsigned long i;
-	int r;
-
-	r = set_init(&m->known);
-	if (r == 0)
-		r = set_init(&answered);
-	if (r < 0)
-		goto out;
-	for (i = 0; i < m->conf.cl.nnodes; i++)
-		(void)set_add(&m->known, m->conf.cl.nodes[i]);
-	read_last_seen(m, &m->known);
-	srv_nodes(m, &m->known);
-	set_finish(&m->known);
-	if (discover(m, &m->known, &answered) == 0) {
-		polo_log(&m->lg, LOG_DEBUG, "%zu node(s) answered discovery "
-			 "(%zu expected)", answered.n, m->known.n);
-		m->remember = true;
-	} else {
-		polo_log(&m->lg, LOG_WARNING, "discovery failed: asking the "
-			 "%zu static, SRV and last-seen node(s) only",
-			 m->known.n);
-	}
-	set_union(&m->targets, &m->known);
-	set_union(&m->targets, &answered);
-out:
-	free(answered.v);
-	return r;
-}
-
-/* The last-seen file becomes static ∪ the nodes whose certificate checked
- * out this time: an address that only answered discovery (anyone on the
- * LAN can make one answer) is never remembered, and a node gone for good
- * is forgotten at once — discovery finds it again when it is back. */
-static void remember(struct mk *m)
-{
-	struct nodeset s = { 0 };
-	char a[INET6_ADDRSTRLEN];
-	unsigned long i;
-
-	if (!m->remember || set_init(&s) < 0)
-		return;
-	for (i = 0; i < m->conf.cl.nnodes; i++)
-		(void)set_add(&s, m->conf.cl.nodes[i]);
-	for (i = 0; i < m->targets.n; i++)
-		if (m->res[i].verified) {
-			set_addr(&m->targets, i, a);
-			(void)set_add(&s, a);
-		}
-	set_finish(&s);
-	write_last_seen(m, &s);
-	free(s.v);
 }
 
 /* ---- one node, in a child ---- */
@@ -450,13 +134,13 @@ static int tcp_connect(const char *addr, unsigned long port,
 	int fd, r = 0, soerr = 0;
 
 	if (polo_sockaddr(addr, port, &ss, &salen) < 0) {
-		say(why, "not an IP address");
+		mk_say(why, "not an IP address");
 		return -1;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 	if (fd < 0) {
-		say(why, "socket: %s", strerror(errno));
+		mk_say(why, "socket: %s", strerror(errno));
 		return -1;
 	}
 	polo_tcp_nodelay(fd);
@@ -471,9 +155,9 @@ static int tcp_connect(const char *addr, unsigned long port,
 	if (r == 0)
 		return fd;
 	if (r == -ETIMEDOUT)
-		say(why, "connect timed out after %lu ms", ms);
+		mk_say(why, "connect timed out after %lu ms", ms);
 	else
-		say(why, "connect: %s", strerror(-r));
+		mk_say(why, "connect: %s", strerror(-r));
 	close(fd);
 	return -1;
 }
@@ -488,12 +172,12 @@ static int tls_ask(const struct mk *m, SSL *ssl, unsigned long t0,
 	int r;
 
 	if (polo_tls_expect_peer(ssl, res->addr, cl->verify_name) < 0) {
-		say(res->why, "cannot set the expected peer name");
+		mk_say(res->why, "cannot set the expected peer name");
 		return -1;
 	}
 	r = polo_tls_handshake(ssl, false, t0 + cms, res->why, WHY_MAX);
 	if (r == -ETIMEDOUT)
-		say(res->why, "handshake timed out after %lu ms", cms);
+		mk_say(res->why, "handshake timed out after %lu ms", cms);
 	if (r < 0)
 		return -1;
 	res->verified = 1;	/* a cluster node, whatever it answers */
@@ -502,9 +186,9 @@ static int tls_ask(const struct mk *m, SSL *ssl, unsigned long t0,
 		r = polo_tls_read_msg(ssl, buf, POLO_REQ_MAX, rdl, res->why,
 				      WHY_MAX);
 	if (r == -ETIMEDOUT)
-		say(res->why, "no reply within %lu ms", cl->request_ms);
+		mk_say(res->why, "no reply within %lu ms", cl->request_ms);
 	if (r == 0)
-		say(res->why, "connection closed without a reply");
+		mk_say(res->why, "connection closed without a reply");
 	if (r <= 0)
 		return -1;
 	return polo_home_reply_parse(buf, (size_t)r, res->status,
@@ -525,7 +209,7 @@ static void ask_node(const struct mk *m, unsigned long t0, struct result *res)
 		return;
 	ssl = SSL_new(m->ctx);
 	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1)
-		say(res->why, "cannot set up TLS for the connection");
+		mk_say(res->why, "cannot set up TLS for the connection");
 	else if (tls_ask(m, ssl, t0, cms, res) == 0)
 		res->ok = 1;
 	SSL_free(ssl);	/* the socket BIO does not own fd */
@@ -577,7 +261,7 @@ static void child_main(struct mk *m, struct child *ch, size_t k,
 	 * is not root: the key and certificates are loaded already */
 	if (m->drop && polo_drop_privileges(m->uid, m->gid, "polo-mkhome "
 					    "child", &m->lg) < 0)
-		say(res.why, "cannot drop privileges to [hookd] user");
+		mk_say(res.why, "cannot drop privileges to [hookd] user");
 	else
 		ask_node(m, t0, &res);
 	write_all_fd(wfd, &res, sizeof res);
@@ -595,7 +279,7 @@ static void spawn(struct mk *m, struct child *ch, size_t k, unsigned long t0)
 	ch[k].pid = -1;
 	ch[k].fd = -1;
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		say(ch[k].res.why, "pipe: %s", strerror(errno));
+		mk_say(ch[k].res.why, "pipe: %s", strerror(errno));
 		return;
 	}
 	ch[k].fd = p[0];
@@ -604,7 +288,7 @@ static void spawn(struct mk *m, struct child *ch, size_t k, unsigned long t0)
 		child_main(m, ch, k, t0, p[1]);
 	close(p[1]);
 	if (ch[k].pid < 0) {
-		say(ch[k].res.why, "fork: %s", strerror(errno));
+		mk_say(ch[k].res.why, "fork: %s", strerror(errno));
 		close(p[0]);
 		ch[k].fd = -1;
 	}
@@ -692,12 +376,12 @@ static void reap(struct child *ch, size_t n, unsigned long ms)
 		ch[i].res.ok = 0;
 		ch[i].res.verified = 0;
 		if (killed)
-			say(ch[i].res.why, "no answer within %lu ms", ms);
+			mk_say(ch[i].res.why, "no answer within %lu ms", ms);
 		else if (WIFSIGNALED(st))
-			say(ch[i].res.why, "no result (signal %d)",
+			mk_say(ch[i].res.why, "no result (signal %d)",
 			    WTERMSIG(st));
 		else
-			say(ch[i].res.why, "no result");
+			mk_say(ch[i].res.why, "no result");
 	}
 }
 
@@ -712,26 +396,20 @@ static void ask_wave(struct mk *m, const size_t *idx, size_t n)
 	(void)fflush(stdout);	/* a child must not inherit pending output */
 	(void)fflush(stderr);
 	for (k = 0; k < n; k++) {
-		set_addr(&m->targets, idx[k], ch[k].res.addr);
+		mk_set_addr(&m->targets, idx[k], ch[k].res.addr);
 		spawn(m, ch, k, t0);
 	}
 	collect(ch, n, t0 + ms + WAVE_MARGIN_MS);
 	reap(ch, n, ms);
 	for (k = 0; k < n; k++) {
 		/* the address is ours, whatever the child wrote */
-		set_addr(&m->targets, idx[k], ch[k].res.addr);
+		mk_set_addr(&m->targets, idx[k], ch[k].res.addr);
 		mk_clean(ch[k].res.status, sizeof ch[k].res.status);
 		mk_clean(ch[k].res.why, sizeof ch[k].res.why);
 		ch[k].res.ok = ch[k].res.ok == 1;
 		ch[k].res.verified = ch[k].res.verified == 1;
 		m->res[idx[k]] = ch[k].res;
 	}
-}
-
-static bool set_has(const struct nodeset *s, const struct in6_addr *a)
-{
-	return s->v != NULL &&
-	       bsearch(a, s->v, s->n, sizeof *s->v, cmp_addr) != NULL;
 }
 
 /* Waves of at most WAVE_MAX, the static and last-seen nodes first: a
@@ -747,7 +425,7 @@ static int ask_all(struct mk *m)
 		return -ENOMEM;
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < m->targets.n; i++)
-			if (set_has(&m->known, &m->targets.v[i]) == (pass == 0))
+			if (mk_set_has(&m->known, &m->targets.v[i]) == (pass == 0))
 				order[o++] = i;
 	for (i = 0; i < o; i += n) {
 		n = o - i < WAVE_MAX ? o - i : WAVE_MAX;
@@ -867,15 +545,15 @@ static int run(struct mk *m, const char *confpath, bool given, bool debug)
 		return 0;
 	}
 	m->ctx = polo_cluster_client_ctx(&m->conf.cl, &m->lg);
-	if (m->ctx == NULL || child_user(m) < 0 || set_init(&m->targets) < 0 ||
-	    find_nodes(m) < 0)
+	if (m->ctx == NULL || child_user(m) < 0 || mk_set_init(&m->targets) < 0 ||
+	    mk_find_nodes(m) < 0)
 		return EXIT_FAIL;
 	m->res = calloc(m->targets.n ? m->targets.n : 1, sizeof *m->res);
 	if (m->res == NULL)
 		return EXIT_FAIL;
 	if (ask_all(m) < 0)
 		return EXIT_FAIL;
-	remember(m);
+	mk_remember(m);
 	return report(m) ? 0 : EXIT_FAIL;
 }
 

@@ -5,6 +5,8 @@
  *
  *   main.c     arguments, config, the run in order, logging and text
  *   request.c  the user and the Create-Home request
+ *   nodes.c    node sets, the last-seen file, discovery and SRV: which
+ *              nodes to ask
  */
 #ifndef POLO_MK_H
 #define POLO_MK_H
@@ -81,8 +83,17 @@ struct mk {
 
 /* main.c */
 void mk_clean(char *s, size_t len);
+void mk_say(char *why, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* request.c */
 int mk_user_request(struct mk *m);
+
+/* nodes.c */
+int mk_set_init(struct nodeset *s);
+void mk_set_addr(const struct nodeset *s, size_t i, char *buf);
+bool mk_set_has(const struct nodeset *s, const struct in6_addr *a);
+int mk_find_nodes(struct mk *m);
+void mk_remember(struct mk *m);
 
 #endif
