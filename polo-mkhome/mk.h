@@ -7,6 +7,8 @@
  *   request.c  the user and the Create-Home request
  *   nodes.c    node sets, the last-seen file, discovery and SRV: which
  *              nodes to ask
+ *   ask.c      the TLS fan-out: one child per node, in waves; the
+ *              collection, the reaping and the report
  */
 #ifndef POLO_MK_H
 #define POLO_MK_H
@@ -85,6 +87,7 @@ struct mk {
 void mk_clean(char *s, size_t len);
 void mk_say(char *why, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void mk_free(struct mk *m);
 
 /* request.c */
 int mk_user_request(struct mk *m);
@@ -95,5 +98,9 @@ void mk_set_addr(const struct nodeset *s, size_t i, char *buf);
 bool mk_set_has(const struct nodeset *s, const struct in6_addr *a);
 int mk_find_nodes(struct mk *m);
 void mk_remember(struct mk *m);
+
+/* ask.c */
+int mk_ask_all(struct mk *m);
+bool mk_report(const struct mk *m);
 
 #endif
