@@ -130,9 +130,10 @@ $(HOOKD): hookd/hookd.c hookd/hookd_priv.c hookd/hookd.h $(LIB_A)
 	    hookd/hookd_priv.c $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
 
 # The cluster client hook: jansson for the wire messages, OpenSSL for TLS.
-$(MKHOME): hookd/polo-mkhome.c $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) \
-	    $(LIBS) $(NET_LIBS)
+MKHOME_SRC := $(wildcard polo-mkhome/*.c)
+$(MKHOME): $(MKHOME_SRC) $(wildcard polo-mkhome/*.h) $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $(MKHOME_SRC) $(LIB_A) \
+	    $(LDHARDEN) $(LIBS) $(NET_LIBS)
 
 # Test programs. The PAM harness exports syslog()/vsyslog() so that what
 # libpam and the module log can be captured (see t/pamh.c).
