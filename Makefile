@@ -122,7 +122,7 @@ $(RUNNER): pam_polohook/polohook-run.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS)
 
 # The admin CLI (jansson for sessions --json).
-$(CTL): $(CTL_SRC) $(LIB_A)
+$(CTL): $(CTL_SRC) polohookctl/ctl.h $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $(CTL_SRC) $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
 
 # The node daemon: monitor (root) + worker/connection children (unprivileged).

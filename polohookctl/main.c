@@ -6,20 +6,12 @@
  *   polohookctl [-c CONFIG] [-v] check
  *   polohookctl [-c CONFIG] [-v] discover [--json]
  *
- * Rules this file keeps:
- *  - every decision about safety is the library's (lib/state.c,
- *    lib/home.c, lib/hookdir.c, lib/fsutil.c), made with geteuid() as the
- *    trusted uid, exactly as the module makes it; this file only asks and
- *    reports;
+ * Rules this file keeps, besides those of ctl.h:
  *  - gc removes a tmphome only while it holds the user's state lock and
  *    has counted no live session; --dry-run changes nothing at all (it
  *    never takes a lock, which would create the state tree);
  *  - a config file with errors stops sessions and gc: a statedir or
- *    tmphome line that was rejected would make gc look in the wrong place;
- *  - every string from the state, a directory or a log line is printed
- *    through clean(): printable ASCII only, bounded;
- *  - no global mutable state: main owns struct ctl.
- * Exit status: 0 ok, 1 problems found or an operation failed, 2 usage.
+ *    tmphome line that was rejected would make gc look in the wrong place.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -47,6 +39,7 @@
 
 #include "cluster.h"
 #include "conf.h"
+#include "ctl.h"
 #include "discover.h"
 #include "fsutil.h"
 #include "home.h"
@@ -58,41 +51,9 @@
 #include "tls.h"
 #include "util.h"
 
-#define EXIT_PROBLEM	1
-#define EXIT_USAGE	2
-
-#define HELD_MAX	16	/* log lines kept for check's config report */
-#define HELD_LEN	600
 #define DIR_MAX_ENTRIES	(4 * POLO_MAX_HOOKS)	/* listed by check */
 #define GC_MAX_HOMES	65536	/* registry entries handled in one run */
 #define PW_BUF		16384
-
-/* Where log lines go: stderr, or (for check's config step) held back to
- * be printed under their heading. */
-struct sink {
-	bool hold;
-	unsigned held, dropped;
-	char lines[HELD_MAX][HELD_LEN];
-};
-
-struct ctl {
-	struct polo_conf conf;
-	struct polo_log lg;
-	struct sink sink;
-	const char *confpath;
-	bool conf_given;
-	bool quiet;		/* -q: no report on stdout */
-	bool to_syslog;		/* gc: what it does also goes to syslog */
-	int conf_r;		/* what polo_conf_load returned */
-	uid_t trust;
-};
-
-/* What a command did or its options, parsed by command_args(). */
-struct cmd_opts {
-	bool flag;		/* the command's one flag (--json, --dry-run) */
-	bool has_uid;		/* gc --uid UID */
-	uid_t uid;
-};
 
 /* ---- output ---- */
 

@@ -1,0 +1,55 @@
+/* polohookctl's private header: what its files share (struct ctl, where
+ * log lines go, a command's options, the exit codes).
+ *
+ * Rules every file of polohookctl keeps:
+ *  - every decision about safety is the library's (lib/state.c,
+ *    lib/home.c, lib/hookdir.c, lib/fsutil.c), made with geteuid() as the
+ *    trusted uid, exactly as the module makes it; polohookctl only asks
+ *    and reports;
+ *  - every string from the state, a directory or a log line is printed
+ *    through clean(): printable ASCII only, bounded;
+ *  - no global mutable state: main owns struct ctl.
+ * Exit status: 0 ok, 1 problems found or an operation failed, 2 usage. */
+#ifndef POLOHOOKCTL_CTL_H
+#define POLOHOOKCTL_CTL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "conf.h"
+#include "log.h"
+
+#define EXIT_PROBLEM	1
+#define EXIT_USAGE	2
+
+#define HELD_MAX	16	/* log lines kept for check's config report */
+#define HELD_LEN	600
+
+/* Where log lines go: stderr, or (for check's config step) held back to
+ * be printed under their heading. */
+struct sink {
+	bool hold;
+	unsigned held, dropped;
+	char lines[HELD_MAX][HELD_LEN];
+};
+
+struct ctl {
+	struct polo_conf conf;
+	struct polo_log lg;
+	struct sink sink;
+	const char *confpath;
+	bool conf_given;
+	bool quiet;		/* -q: no report on stdout */
+	bool to_syslog;		/* gc: what it does also goes to syslog */
+	int conf_r;		/* what polo_conf_load returned */
+	uid_t trust;
+};
+
+/* What a command did or its options, parsed by command_args(). */
+struct cmd_opts {
+	bool flag;		/* the command's one flag (--json, --dry-run) */
+	bool has_uid;		/* gc --uid UID */
+	uid_t uid;
+};
+
+#endif
