@@ -1,5 +1,6 @@
 /* polohookctl's private header: what its files share (struct ctl, where
- * log lines go, a command's options, the exit codes).
+ * log lines go, a command's options, the exit codes) and the helpers of
+ * common.c.
  *
  * Rules every file of polohookctl keeps:
  *  - every decision about safety is the library's (lib/state.c,
@@ -7,14 +8,17 @@
  *    trusted uid, exactly as the module makes it; polohookctl only asks
  *    and reports;
  *  - every string from the state, a directory or a log line is printed
- *    through clean(): printable ASCII only, bounded;
+ *    through ctl_clean(): printable ASCII only, bounded;
  *  - no global mutable state: main owns struct ctl.
  * Exit status: 0 ok, 1 problems found or an operation failed, 2 usage. */
 #ifndef POLOHOOKCTL_CTL_H
 #define POLOHOOKCTL_CTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
+
+#include <jansson.h>
 
 #include "conf.h"
 #include "log.h"
@@ -51,5 +55,17 @@ struct cmd_opts {
 	bool has_uid;		/* gc --uid UID */
 	uid_t uid;
 };
+
+/* common.c: output */
+void ctl_clean(char *dst, size_t len, const char *src, size_t cap);
+void ctl_emit(void *ctx, int prio, const char *msg);
+json_t *ctl_json_text(const char *s);
+int ctl_json_put(json_t *o, const char *key, json_t *val);
+int ctl_dump_json(json_t *a, int r, size_t flags);
+
+/* common.c: config */
+int ctl_absolute(const char *path, char *out, size_t len);
+void ctl_load_conf(struct ctl *x);
+bool ctl_conf_usable(const struct ctl *x);
 
 #endif

@@ -57,53 +57,6 @@
 
 /* ---- output ---- */
 
-/* Copy src as printable ASCII (anything else becomes '?'), at most cap
- * characters; a cut string ends in '~'. */
-static void clean(char *dst, size_t len, const char *src, size_t cap)
-{
-	size_t n = 0;
-
-	if (cap >= len)
-		cap = len - 1;
-	for (; *src && n < cap; src++, n++) {
-		unsigned char ch = (unsigned char)*src;
-
-		dst[n] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-	}
-	if (*src && n > 0)
-		dst[n - 1] = '~';
-	dst[n] = '\0';
-}
-
-static const char *level_name(int prio)
-{
-	static const char *const names[] = { "emergency", "alert",
-		"critical", "error", "warning", "notice", "info", "debug" };
-
-	return names[prio & 7];
-}
-
-static void emit(void *ctx, int prio, const char *msg)
-{
-	struct ctl *x = ctx;
-	struct sink *k = &x->sink;
-	char line[HELD_LEN];
-
-	clean(line, sizeof line, msg, sizeof line - 1);
-	if (x->to_syslog)
-		syslog(prio, "%s", line);
-	if (!k->hold) {
-		fprintf(stderr, "polohookctl: %s: %s\n", level_name(prio), line);
-		return;
-	}
-	if (prio > LOG_WARNING)
-		return;		/* held lines are problems only */
-	if (k->held < HELD_MAX)
-		memcpy(k->lines[k->held++], line, sizeof line);
-	else
-		k->dropped++;
-}
-
 /* A line of gc's report: on stdout (unless -q) and, when gc changes
  * things, in the auth log too, where the module's own lines about the
  * same homes are. */
@@ -134,45 +87,6 @@ static void usage(FILE *f)
 		"  check              check the config and the hook tree\n"
 		"  discover [--json]  list the cluster nodes that answer, with "
 		"TLS checks\n");
-}
-
-/* ---- config ---- */
-
-/* -c may be relative: the trusted walk wants an absolute path. */
-static int absolute(const char *path, char *out, size_t len)
-{
-	char cwd[PATH_MAX];
-	int n;
-
-	if (path[0] == '/')
-		return polo_strlcpy(out, path, len);
-	if (getcwd(cwd, sizeof cwd) == NULL)
-		return -errno;
-	n = snprintf(out, len, "%s/%s", strcmp(cwd, "/") ? cwd : "", path);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static void load_conf(struct ctl *x)
-{
-	polo_conf_defaults(&x->conf);
-	x->conf_r = polo_conf_load(&x->conf, x->confpath, &x->lg);
-}
-
-/* Are the settings fit to act on? For sessions and gc. */
-static bool conf_usable(const struct ctl *x)
-{
-	char path[256];
-
-	clean(path, sizeof path, x->confpath, 200);
-	if (x->conf_r == 0 || (x->conf_r == -ENOENT && !x->conf_given))
-		return true;
-	if (x->conf_r == -ENOENT)
-		fprintf(stderr, "polohookctl: error: config %s: %s\n", path,
-			strerror(ENOENT));
-	else
-		fprintf(stderr, "polohookctl: error: config %s is not usable; "
-			"'polohookctl check' lists its problems\n", path);
-	return false;
 }
 
 /* ---- sessions ---- */
@@ -217,7 +131,7 @@ static void make_row(const struct polo_state_rec *r, struct row *w)
 	src[C_LEADER] = num[1];
 	src[C_STATE] = r->alive ? "live" : "dead";
 	for (i = 0; i < NCOLS; i++)
-		clean(w->cell[i], sizeof w->cell[i], src[i], col_cap[i]);
+		ctl_clean(w->cell[i], sizeof w->cell[i], src[i], col_cap[i]);
 }
 
 static void print_row(const char *const cell[NCOLS], const int width[NCOLS])
@@ -254,24 +168,6 @@ static void print_table(const struct polo_state_rec *v, size_t n)
 	}
 }
 
-/* A JSON string of s; jansson wants UTF-8, so anything else is cleaned. */
-static json_t *json_text(const char *s)
-{
-	char buf[POLO_ITEM_MAX + 1];
-	json_t *j = json_string(s);
-
-	if (j == NULL) {
-		clean(buf, sizeof buf, s, sizeof buf - 1);
-		j = json_string(buf);
-	}
-	return j;
-}
-
-static int json_put(json_t *o, const char *key, json_t *val)
-{
-	return val == NULL ? -1 : json_object_set_new(o, key, val);
-}
-
 static json_t *json_rec(const struct polo_state_rec *r)
 {
 	json_t *o = json_object();
@@ -279,35 +175,20 @@ static json_t *json_rec(const struct polo_state_rec *r)
 
 	if (o == NULL)
 		return NULL;
-	bad = json_put(o, "id", json_text(r->id)) |
-	      json_put(o, "user", json_text(r->user)) |
-	      json_put(o, "uid", json_integer((json_int_t)r->uid)) |
-	      json_put(o, "service", json_text(r->service)) |
-	      json_put(o, "tty", json_text(r->tty)) |
-	      json_put(o, "rhost", json_text(r->rhost)) |
-	      json_put(o, "opened", json_integer((json_int_t)r->opened)) |
-	      json_put(o, "leader", json_integer((json_int_t)r->leader)) |
-	      json_put(o, "alive", json_boolean(r->alive));
+	bad = ctl_json_put(o, "id", ctl_json_text(r->id)) |
+	      ctl_json_put(o, "user", ctl_json_text(r->user)) |
+	      ctl_json_put(o, "uid", json_integer((json_int_t)r->uid)) |
+	      ctl_json_put(o, "service", ctl_json_text(r->service)) |
+	      ctl_json_put(o, "tty", ctl_json_text(r->tty)) |
+	      ctl_json_put(o, "rhost", ctl_json_text(r->rhost)) |
+	      ctl_json_put(o, "opened", json_integer((json_int_t)r->opened)) |
+	      ctl_json_put(o, "leader", json_integer((json_int_t)r->leader)) |
+	      ctl_json_put(o, "alive", json_boolean(r->alive));
 	if (bad) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
-}
-
-/* Print the array a (r: 0 if it was built whole) to stdout and free it. */
-static int dump_json(json_t *a, int r, size_t flags)
-{
-	if (r == 0)
-		r = json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-			       flags);
-	if (r == 0)
-		putchar('\n');
-	json_decref(a);
-	if (r < 0)
-		fprintf(stderr, "polohookctl: error: cannot build the JSON "
-			"output\n");
-	return r;
 }
 
 static int print_json(const struct polo_state_rec *v, size_t n)
@@ -318,7 +199,7 @@ static int print_json(const struct polo_state_rec *v, size_t n)
 
 	for (i = 0; r == 0 && i < n; i++)
 		r = json_array_append_new(a, json_rec(&v[i]));
-	return dump_json(a, r, 0);
+	return ctl_dump_json(a, r, 0);
 }
 
 static int cmd_sessions(struct ctl *x, const struct cmd_opts *o)
@@ -328,7 +209,7 @@ static int cmd_sessions(struct ctl *x, const struct cmd_opts *o)
 	size_t n = 0;
 	int r;
 
-	if (!conf_usable(x))
+	if (!ctl_conf_usable(x))
 		return EXIT_PROBLEM;
 	r = polo_state_list(x->conf.statedir, x->trust, &v, &n, &x->lg);
 	if (r < 0) {
@@ -373,8 +254,8 @@ static int report_dead(struct ctl *x, struct polo_state_rec *const *g,
 	for (i = 0; i < n; i++) {
 		if (g[i]->alive)
 			continue;
-		clean(id, sizeof id, g[i]->id, 70);
-		clean(user, sizeof user, g[i]->user, 33);
+		ctl_clean(id, sizeof id, g[i]->id, 70);
+		ctl_clean(user, sizeof user, g[i]->user, 33);
 		if (dry_run) {
 			report(x, "would prune dead session %s of %s", id, user);
 		} else if (session_left(x->conf.statedir, g[i]->id)) {
@@ -588,7 +469,7 @@ static void home_path(char *out, size_t len, const char *root,
 	char r[PATH_MAX];
 	size_t n;
 
-	clean(r, sizeof r, root, sizeof r - 1);
+	ctl_clean(r, sizeof r, root, sizeof r - 1);
 	n = strlen(r);
 	while (n > 1 && r[n - 1] == '/')
 		r[--n] = '\0';
@@ -667,7 +548,7 @@ static int cmd_gc(struct ctl *x, const struct cmd_opts *o)
 	size_t n = 0;
 	int r, bad = 0;
 
-	if (!conf_usable(x))
+	if (!ctl_conf_usable(x))
 		return EXIT_PROBLEM;
 	/* what gc removes belongs in the auth log, beside the module's
 	 * lines about the same sessions and homes (a dry run changes
@@ -719,7 +600,7 @@ static void check_config(struct check *k)
 {
 	char path[256];
 
-	clean(path, sizeof path, k->x->confpath, 200);
+	ctl_clean(path, sizeof path, k->x->confpath, 200);
 	if (k->x->conf_r == 0) {
 		printf("config %s: ok\n", path);
 		return;
@@ -744,13 +625,13 @@ static void print_entry(const char *name, const char *mode,
 {
 	char n[NAME_MAX + 1], w[600], t[PATH_MAX];
 
-	clean(n, sizeof n, name, 100);
-	clean(w, sizeof w, why ? why : "", sizeof w - 1);
+	ctl_clean(n, sizeof n, name, 100);
+	ctl_clean(w, sizeof w, why ? why : "", sizeof w - 1);
 	if (target == NULL) {
 		printf("  %-18s %-6s %s%s\n", n, mode, what, w);
 		return;
 	}
-	clean(t, sizeof t, target, sizeof t - 1);
+	ctl_clean(t, sizeof t, target, sizeof t - 1);
 	printf("  %-18s %-6s %-6s %s\n", n, mode, what, t);
 }
 
@@ -880,7 +761,7 @@ static void check_hookdir(struct check *k, const char *sub)
 	int fd = -1, r;
 
 	r = snprintf(dir, sizeof dir, "%s/%s", k->x->conf.hookdir, sub);
-	clean(shown, sizeof shown, dir, sizeof shown - 1);
+	ctl_clean(shown, sizeof shown, dir, sizeof shown - 1);
 	if (r < 0 || (size_t)r >= sizeof dir) {
 		printf("%s: UNUSABLE: path too long\n", shown);
 		k->problems++;
@@ -893,7 +774,7 @@ static void check_hookdir(struct check *k, const char *sub)
 		return;
 	}
 	if (r < 0 || (d = fdopendir(fd)) == NULL) {
-		clean(canon, sizeof canon, r < 0 ? why : strerror(errno),
+		ctl_clean(canon, sizeof canon, r < 0 ? why : strerror(errno),
 		      sizeof canon - 1);
 		printf("%s: UNUSABLE: %s\n", shown, canon);
 		k->problems++;
@@ -913,12 +794,12 @@ static void check_runner(struct check *k)
 
 	r = polo_hook_check(k->x->conf.runner, k->x->trust, canon,
 			    sizeof canon, why, sizeof why);
-	clean(path, sizeof path, k->x->conf.runner, sizeof path - 1);
+	ctl_clean(path, sizeof path, k->x->conf.runner, sizeof path - 1);
 	if (r == 0) {
 		printf("runner %s: ok\n", path);
 		return;
 	}
-	clean(out, sizeof out, r == 1 ? "not executable" : why,
+	ctl_clean(out, sizeof out, r == 1 ? "not executable" : why,
 	      sizeof out - 1);
 	printf("runner %s: PROBLEM: %s (D and batch hooks cannot run)\n",
 	       path, out);
@@ -952,7 +833,7 @@ static void check_statedir(struct check *k)
 	char *slash = NULL;
 	int fd = -1;
 
-	clean(shown, sizeof shown, sd, sizeof shown - 1);
+	ctl_clean(shown, sizeof shown, sd, sizeof shown - 1);
 	if (polo_strlcpy(parent, sd, sizeof parent) == 0)
 		slash = strrchr(parent, '/');
 	if (slash != NULL)
@@ -969,7 +850,7 @@ static void check_statedir(struct check *k)
 		statedir_self(fd, base, sd, k->x->trust, why, sizeof why);
 		close(fd);
 	}
-	clean(out, sizeof out, why, sizeof out - 1);
+	ctl_clean(out, sizeof out, why, sizeof out - 1);
 	if (why[0] == '\0') {
 		printf("statedir %s: ok\n", shown);
 		return;
@@ -988,7 +869,7 @@ static void check_tmphome(struct check *k)
 
 	if (root[0] == '\0')
 		return;
-	clean(shown, sizeof shown, root, sizeof shown - 1);
+	ctl_clean(shown, sizeof shown, root, sizeof shown - 1);
 	if (polo_open_trusted(root, O_RDONLY | O_DIRECTORY, k->x->trust, &fd,
 			      NULL, 0, why, sizeof why) == 0) {
 		if (fstat(fd, &st) < 0)
@@ -999,7 +880,7 @@ static void check_tmphome(struct check *k)
 				       (unsigned long)(st.st_mode & 07777));
 		close(fd);
 	}
-	clean(out, sizeof out, why, sizeof out - 1);
+	ctl_clean(out, sizeof out, why, sizeof out - 1);
 	if (why[0] == '\0') {
 		printf("tmphome %s: ok\n", shown);
 		return;
@@ -1020,7 +901,7 @@ static void check_tls(struct check *k)
 
 	if (k->x->conf_r < 0 && k->x->conf_r != -ENOENT)
 		return;		/* the refused config is the problem */
-	clean(shown, sizeof shown, cl->cert, sizeof shown - 1);
+	ctl_clean(shown, sizeof shown, cl->cert, sizeof shown - 1);
 	if (access(cl->cert, F_OK) < 0 && errno == ENOENT) {
 		printf("tls %s: not there (not part of a cluster)\n", shown);
 		return;
@@ -1396,7 +1277,7 @@ static void print_dtable(const struct dlist *l)
 	size_t i;
 
 	for (i = 0; i < l->n; i++) {
-		clean(host, sizeof host, l->v[i].host, 60);
+		ctl_clean(host, sizeof host, l->v[i].host, 60);
 		src_text(l->v[i].src, src, sizeof src);
 		if ((int)strlen(host) > wh)
 			wh = (int)strlen(host);
@@ -1410,8 +1291,8 @@ static void print_dtable(const struct dlist *l)
 	for (i = 0; i < l->n; i++) {
 		const struct dnode *d = &l->v[i];
 
-		clean(host, sizeof host, d->host[0] ? d->host : "-", 60);
-		clean(tls, sizeof tls, d->tls, sizeof tls - 1);
+		ctl_clean(host, sizeof host, d->host[0] ? d->host : "-", 60);
+		ctl_clean(tls, sizeof tls, d->tls, sizeof tls - 1);
 		src_text(d->src, src, sizeof src);
 		if (d->answered)
 			(void)snprintf(rtt, sizeof rtt, "%.1f ms",
@@ -1449,20 +1330,20 @@ static int print_djson(const struct dlist *l)
 		o = json_object();
 		r = o == NULL ? -1 : 0;
 		if (r == 0)
-			r = json_put(o, "address", json_text(d->addr)) |
-			    json_put(o, "hostname", d->host[0] ?
-				     json_text(d->host) : json_null()) |
-			    json_put(o, "rtt_ms", d->answered ?
+			r = ctl_json_put(o, "address", ctl_json_text(d->addr)) |
+			    ctl_json_put(o, "hostname", d->host[0] ?
+				     ctl_json_text(d->host) : json_null()) |
+			    ctl_json_put(o, "rtt_ms", d->answered ?
 				     json_real((double)d->rtt_us / 1000) :
 				     json_null()) |
-			    json_put(o, "source", json_src(d->src)) |
-			    json_put(o, "tls", json_text(d->tls));
+			    ctl_json_put(o, "source", json_src(d->src)) |
+			    ctl_json_put(o, "tls", ctl_json_text(d->tls));
 		if (r == 0)
 			r = json_array_append_new(a, o);
 		else
 			json_decref(o);
 	}
-	return dump_json(a, r, JSON_REAL_PRECISION(6));
+	return ctl_dump_json(a, r, JSON_REAL_PRECISION(6));
 }
 
 struct seen_add {
@@ -1476,7 +1357,7 @@ static int seen_line(void *ctx, unsigned lineno, char *line)
 	char shown[64];
 
 	if (dl_find(s->l, line, true, SRC_SEEN) == NULL) {
-		clean(shown, sizeof shown, line, 50);
+		ctl_clean(shown, sizeof shown, line, 50);
 		polo_log(&s->x->lg, LOG_WARNING, "%s: line %u: not a node "
 			 "address: %s", s->x->conf.cl.nodes_state, lineno,
 			 shown);
@@ -1541,7 +1422,7 @@ static int cmd_discover(struct ctl *x, const struct cmd_opts *o)
 	size_t i;
 	int f;
 
-	if (!conf_usable(x))
+	if (!ctl_conf_usable(x))
 		return EXIT_PROBLEM;
 	l.v = calloc(DISC_MAX, sizeof *l.v);
 	if (l.v == NULL)
@@ -1686,7 +1567,7 @@ int main(int argc, char **argv)
 
 	x.confpath = POLO_DEFAULT_CONF;
 	x.trust = geteuid();
-	x.lg = (struct polo_log){ .emit = emit, .ctx = &x, .quiet = true };
+	x.lg = (struct polo_log){ .emit = ctl_emit, .ctx = &x, .quiet = true };
 	r = parse_global(&x, argc, argv);
 	if (r != 0) {
 		usage(r > 0 ? stdout : stderr);
@@ -1698,14 +1579,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (absolute(x.confpath, confpath, sizeof confpath) < 0 ||
+	if (ctl_absolute(x.confpath, confpath, sizeof confpath) < 0 ||
 	    !polo_valid_abs_path(confpath)) {
 		fprintf(stderr, "polohookctl: -c: not a usable path\n");
 		return EXIT_USAGE;
 	}
 	x.confpath = confpath;
 	x.sink.hold = c->run == cmd_check;
-	load_conf(&x);
+	ctl_load_conf(&x);
 	x.sink.hold = false;
 	/* discover: a peer that closes mid-write is an error, not our death */
 	(void)signal(SIGPIPE, SIG_IGN);
