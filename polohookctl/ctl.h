@@ -68,4 +68,7 @@ int ctl_absolute(const char *path, char *out, size_t len);
 void ctl_load_conf(struct ctl *x);
 bool ctl_conf_usable(const struct ctl *x);
 
+/* The commands: each returns the exit status. */
+int ctl_sessions(struct ctl *x, const struct cmd_opts *o);
+
 #endif
