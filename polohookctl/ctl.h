@@ -71,5 +71,6 @@ bool ctl_conf_usable(const struct ctl *x);
 /* The commands: each returns the exit status. */
 int ctl_sessions(struct ctl *x, const struct cmd_opts *o);
 int ctl_gc(struct ctl *x, const struct cmd_opts *o);
+int ctl_check(struct ctl *x, const struct cmd_opts *o);
 
 #endif
