@@ -72,5 +72,6 @@ bool ctl_conf_usable(const struct ctl *x);
 int ctl_sessions(struct ctl *x, const struct cmd_opts *o);
 int ctl_gc(struct ctl *x, const struct cmd_opts *o);
 int ctl_check(struct ctl *x, const struct cmd_opts *o);
+int ctl_discover(struct ctl *x, const struct cmd_opts *o);
 
 #endif
