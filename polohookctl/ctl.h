@@ -1,6 +1,7 @@
 /* polohookctl's private header: what its files share (struct ctl, where
- * log lines go, a command's options, the exit codes) and the helpers of
- * common.c.
+ * log lines go, a command's options, the exit codes), the helpers of
+ * common.c, each command's entry point, and what discover.c and
+ * discover_net.c share.
  *
  * Rules every file of polohookctl keeps:
  *  - every decision about safety is the library's (lib/state.c,
@@ -14,14 +15,20 @@
 #ifndef POLOHOOKCTL_CTL_H
 #define POLOHOOKCTL_CTL_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <jansson.h>
 
+#include "cluster.h"
 #include "conf.h"
+#include "discover.h"
 #include "log.h"
+#include "proto.h"
+#include "tls.h"
 
 #define EXIT_PROBLEM	1
 #define EXIT_USAGE	2
@@ -73,5 +80,33 @@ int ctl_sessions(struct ctl *x, const struct cmd_opts *o);
 int ctl_gc(struct ctl *x, const struct cmd_opts *o);
 int ctl_check(struct ctl *x, const struct cmd_opts *o);
 int ctl_discover(struct ctl *x, const struct cmd_opts *o);
+
+/* discover.c and discover_net.c */
+
+/* Where a node came from (any number of them). */
+enum { SRC_STATIC = 1, SRC_MCAST = 2, SRC_SRV = 4, SRC_SEEN = 8 };
+
+/* One node in the listing. */
+struct dnode {
+	char addr[INET6_ADDRSTRLEN];
+	struct in6_addr key;			/* IPv4 as ::ffff:a.b.c.d */
+	unsigned src;				/* SRC_* */
+	char host[POLO_HOSTNAME_MAX + 1];	/* "" = no Polo from it */
+	uint64_t rtt_us;			/* send → OK */
+	bool answered;
+	char tls[160];				/* "verified" or the reason */
+};
+
+struct dlist {
+	struct dnode *v;	/* DISC_MAX slots */
+	size_t n;
+};
+
+struct dnode *ctl_dl_find(struct dlist *l, const char *addr, bool add,
+			  unsigned src);
+int ctl_ask_group(const struct polo_disc_conf *dc, int af, bool marco,
+		  struct dlist *l, char *why, size_t whylen);
+void ctl_tls_check(const struct polo_cluster_conf *cl, SSL_CTX *ctx,
+		   struct dnode *d);
 
 #endif
