@@ -2,6 +2,10 @@
  * What several polohookctl commands share: the output helpers (clean
  * strings, the log sink, the JSON of sessions and discover) and the
  * config (its path, loading it, and whether it is fit to act on).
+ *
+ * Rules this file keeps:
+ *  - a config file with errors stops sessions and gc: a statedir or
+ *    tmphome line that was rejected would make gc look in the wrong place.
  */
 #include <errno.h>
 #include <limits.h>

@@ -6,49 +6,22 @@
  *   polohookctl [-c CONFIG] [-v] check
  *   polohookctl [-c CONFIG] [-v] discover [--json]
  *
- * Rules this file keeps, besides those of ctl.h:
- *  - a config file with errors stops sessions and gc: a statedir or
- *    tmphome line that was rejected would make gc look in the wrong place.
+ * This file: the global options, the command table, a command's own
+ * arguments, and the dispatch. The commands live in sessions.c, gc.c,
+ * check.c and discover.c (with discover_net.c), what they share in
+ * common.c; ctl.h declares them and states the rules every file keeps.
  */
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <net/if.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <stdint.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
-#include "cluster.h"
 #include "conf.h"
 #include "ctl.h"
-#include "discover.h"
-#include "fsutil.h"
-#include "home.h"
-#include "hookdir.h"
-#include "srv.h"
-#include "log.h"
-#include "proto.h"
-#include "state.h"
-#include "tls.h"
 #include "util.h"
-
-/* ---- output ---- */
 
 static void usage(FILE *f)
 {
@@ -63,8 +36,6 @@ static void usage(FILE *f)
 		"  discover [--json]  list the cluster nodes that answer, with "
 		"TLS checks\n");
 }
-
-/* ---- main ---- */
 
 struct command {
 	const char *name;
