@@ -96,6 +96,7 @@ LIB_A   := $(B)/libpolohook.a
 MODULE  := $(B)/pam_polohook.so
 RUNNER  := $(B)/polohook-run
 CTL     := $(B)/polohookctl
+CTL_SRC := $(wildcard polohookctl/*.c)
 HOOKD   := $(B)/hookd
 MKHOME  := $(B)/polo-mkhome
 T_CSRC  := $(wildcard t/*.c)
@@ -121,8 +122,8 @@ $(RUNNER): pam_polohook/polohook-run.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS)
 
 # The admin CLI (jansson for sessions --json).
-$(CTL): hookd/polohookctl.c $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
+$(CTL): $(CTL_SRC) polohookctl/ctl.h $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $(CTL_SRC) $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
 
 # The node daemon: monitor (root) + worker/connection children (unprivileged).
 $(HOOKD): hookd/hookd.c hookd/hookd_priv.c hookd/hookd.h $(LIB_A)
