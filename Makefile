@@ -125,9 +125,11 @@ $(CTL): hookd/polohookctl.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
 
 # The node daemon: monitor (root) + worker/connection children (unprivileged).
-$(HOOKD): hookd/hookd.c hookd/hookd_priv.c hookd/hookd.h $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ hookd/hookd.c \
-	    hookd/hookd_priv.c $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
+HOOKD_SRC := hookd/main.c hookd/hookd_priv.c
+HOOKD_H   := hookd/hookd.h
+$(HOOKD): $(HOOKD_SRC) $(HOOKD_H) $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $(HOOKD_SRC) \
+	    $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
 
 # The cluster client hook: jansson for the wire messages, OpenSSL for TLS.
 $(MKHOME): hookd/polo-mkhome.c $(LIB_A)
