@@ -1,0 +1,36 @@
+/* hookd's private header: what the files of the daemon share, and the
+ * functions one of them calls in another (prefixed hookd_). hookd.h is
+ * the other header: the messages between the connection children and the
+ * monitor, and hookd_priv.c's entry. */
+#ifndef HOOKD_DAEMON_H
+#define HOOKD_DAEMON_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
+
+#include "conf.h"
+#include "log.h"
+
+/* The program's one logger (main.c): to stderr with -f, else syslog. */
+extern struct polo_log lg;
+
+/* ---- settings: what one reading of the config gives ---- */
+
+struct settings {
+	struct polo_conf conf;
+	SSL_CTX *ctx;		/* holds the key: read as root, here */
+	uid_t uid;		/* the [hookd] user */
+	gid_t gid;
+	int lfd;		/* TCP, [hookd] port */
+	int dfd;		/* UDP, discovery */
+	int dfd6;		/* UDP, IPv6 discovery ([discovery] ipv6), or -1 */
+};
+
+/* settings.c */
+void hookd_settings_free(struct settings *s);
+int hookd_settings_load(struct settings *s, const char *path,
+			struct settings *old, bool debug);
+
+#endif
