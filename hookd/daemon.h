@@ -13,6 +13,8 @@
 #include "conf.h"
 #include "log.h"
 
+#define PEER_MAX	64	/* "[ffff:...:255.255.255.255]:65535" */
+
 /* The program's one logger (main.c): to stderr with -f, else syslog. */
 extern struct polo_log lg;
 
@@ -32,5 +34,9 @@ struct settings {
 void hookd_settings_free(struct settings *s);
 int hookd_settings_load(struct settings *s, const char *path,
 			struct settings *old, bool debug);
+
+/* conn.c */
+void hookd_conn_main(const struct settings *s, int fd, int mon,
+		     const char *peer, unsigned long start);
 
 #endif
