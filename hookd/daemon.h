@@ -13,6 +13,8 @@
 #include "conf.h"
 #include "log.h"
 
+#define CONNS_LIMIT	1024	/* the largest max_conns the config allows */
+#define PER_WAKEUP	64	/* accepts / datagrams / fds per poll round */
 #define PEER_MAX	64	/* "[ffff:...:255.255.255.255]:65535" */
 
 /* The program's one logger (main.c): to stderr with -f, else syslog. */
@@ -38,5 +40,9 @@ int hookd_settings_load(struct settings *s, const char *path,
 /* conn.c */
 void hookd_conn_main(const struct settings *s, int fd, int mon,
 		     const char *peer, unsigned long start);
+
+/* worker.c */
+void __attribute__((noreturn))
+hookd_worker_main(const struct settings *s, int ctl, pid_t monitor);
 
 #endif
