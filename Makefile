@@ -126,7 +126,7 @@ $(CTL): hookd/polohookctl.c $(LIB_A)
 
 # The node daemon: monitor (root) + worker/connection children (unprivileged).
 HOOKD_SRC := hookd/main.c hookd/settings.c hookd/conn.c hookd/worker.c \
-	     hookd/hookd_priv.c
+	     hookd/monitor.c hookd/hookd_priv.c
 HOOKD_H   := hookd/daemon.h hookd/hookd.h
 $(HOOKD): $(HOOKD_SRC) $(HOOKD_H) $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $(HOOKD_SRC) \

@@ -32,6 +32,21 @@ struct settings {
 	int dfd6;		/* UDP, IPv6 discovery ([discovery] ipv6), or -1 */
 };
 
+/* ---- monitor ---- */
+
+struct monitor {
+	const char *path;
+	bool debug;
+	struct settings s;
+	pid_t worker;		/* -1: none */
+	int ctl;		/* our end of the control pair, -1: none */
+	int sfd;		/* signalfd: TERM INT HUP CHLD */
+	int req[CONNS_LIMIT];	/* connections' pairs, oldest first */
+	size_t nreq;
+	unsigned long started;	/* when the worker last started */
+	unsigned long restart_at; /* 0: no restart pending */
+};
+
 /* settings.c */
 void hookd_settings_free(struct settings *s);
 int hookd_settings_load(struct settings *s, const char *path,
@@ -44,5 +59,10 @@ void hookd_conn_main(const struct settings *s, int fd, int mon,
 /* worker.c */
 void __attribute__((noreturn))
 hookd_worker_main(const struct settings *s, int ctl, pid_t monitor);
+
+/* monitor.c */
+int hookd_worker_start(struct monitor *m);
+void hookd_worker_stop(struct monitor *m);
+int hookd_monitor_loop(struct monitor *m);
 
 #endif
