@@ -14,50 +14,34 @@
  *                    asks the monitor, replies, exits. Every deadline is
  *                    its own, so one slow peer stalls nobody else.
  *
+ * The files, each with the MUST rules that govern it in its header:
+ *   main.c       this: the options, the logger, the start and the stop;
+ *   settings.c   the config, the [hookd] user, the TLS context and the
+ *                listening sockets (read and opened as root);
+ *   monitor.c    the monitor: the worker's life, the fds and requests
+ *                from the connection children, the signals, reload;
+ *   hookd_priv.c what the monitor decides and does for one request;
+ *   worker.c     the worker;
+ *   conn.c       one connection child;
+ *   daemon.h     what they share; hookd.h, the child-monitor messages.
+ *
  * MUST rules for this file:
- *  - no network byte is read by a process that holds privilege;
- *  - the worker and its children verify that root cannot be regained
- *    before they touch the network;
- *  - every resource is bounded: connections (max_conns, in the worker and
- *    again in the monitor), request size (POLO_REQ_MAX), time (handshake_ms,
- *    idle_ms per connection), and the monitor waits for nothing without a
- *    deadline but its own poll;
- *  - every fd is CLOEXEC, and a forked process closes what it does not
- *    own. */
-#include <arpa/inet.h>
+ *  - the signals the monitor handles are blocked before anything is
+ *    forked and read from a signalfd (CLOEXEC): no signal handler;
+ *  - a log line carries no control byte (emit: each becomes '?'). */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <openssl/ssl.h>
-
-#include "cluster.h"
 #include "conf.h"
 #include "daemon.h"
-#include "discover.h"
-#include "hookd.h"
 #include "log.h"
-#include "priv.h"
-#include "proto.h"
-#include "tls.h"
 #include "util.h"
 
 /* ---- logging ---- */
