@@ -126,9 +126,12 @@ $(CTL): $(CTL_SRC) polohookctl/ctl.h $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $(CTL_SRC) $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
 
 # The node daemon: monitor (root) + worker/connection children (unprivileged).
-$(HOOKD): hookd/hookd.c hookd/hookd_priv.c hookd/hookd.h $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ hookd/hookd.c \
-	    hookd/hookd_priv.c $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
+HOOKD_SRC := hookd/main.c hookd/settings.c hookd/conn.c hookd/worker.c \
+	     hookd/monitor.c hookd/hookd_priv.c
+HOOKD_H   := hookd/daemon.h hookd/hookd.h
+$(HOOKD): $(HOOKD_SRC) $(HOOKD_H) $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $(HOOKD_SRC) \
+	    $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
 
 # The cluster client hook: jansson for the wire messages, OpenSSL for TLS.
 MKHOME_SRC := $(wildcard polo-mkhome/*.c)
