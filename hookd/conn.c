@@ -57,7 +57,7 @@ static void ask_monitor(struct conn *c, const struct polo_home_req *rq,
 	if (polo_strlcpy(q.home, rq->home, sizeof q.home) < 0 ||
 	    send(c->mon, &q, sizeof q, MSG_NOSIGNAL | MSG_DONTWAIT) !=
 	    (ssize_t)sizeof q) {
-		polo_log(&lg, LOG_ERR, "%s: cannot reach the monitor: %s",
+		polo_log(&hookd_log, LOG_ERR, "%s: cannot reach the monitor: %s",
 			 c->peer, strerror(errno));
 		return;
 	}
@@ -82,7 +82,7 @@ static void ask_monitor(struct conn *c, const struct polo_home_req *rq,
 		(void)polo_strlcpy(a->text, n == 0 ? "the node's hookd "
 				   "monitor went away" : "internal error",
 				   sizeof a->text);
-		polo_log(&lg, LOG_ERR, "%s: %s", c->peer, n == 0 ?
+		polo_log(&hookd_log, LOG_ERR, "%s: %s", c->peer, n == 0 ?
 			 "the monitor went away during the request" :
 			 "a malformed answer from the monitor");
 		return;
@@ -100,7 +100,7 @@ static void reply(struct conn *c, const char *msg, int len)
 		return;
 	if (polo_tls_write_all(c->ssl, msg, (size_t)len, c->deadline, why,
 			       sizeof why) < 0)
-		polo_log(&lg, LOG_WARNING, "%s [%s]: reply not sent: %s",
+		polo_log(&hookd_log, LOG_WARNING, "%s [%s]: reply not sent: %s",
 			 c->peer, c->subject, why);
 }
 
@@ -114,7 +114,7 @@ static void serve(struct conn *c)
 	n = polo_tls_read_msg(c->ssl, buf, POLO_REQ_MAX, c->deadline, why,
 			      sizeof why);
 	if (n < 0) {
-		polo_log(&lg, LOG_WARNING, "request from %s [%s]: no request: "
+		polo_log(&hookd_log, LOG_WARNING, "request from %s [%s]: no request: "
 			 "%s", c->peer, c->subject, why);
 		if (n == -EMSGSIZE)
 			reply(c, out, polo_home_reply_error(out, sizeof out,
@@ -123,19 +123,19 @@ static void serve(struct conn *c)
 	}
 	r = polo_home_req_parse(buf, (size_t)n, &rq, why, sizeof why);
 	if (r == -ENOTSUP) {
-		polo_log(&lg, LOG_WARNING, "request from %s [%s]: unknown "
+		polo_log(&hookd_log, LOG_WARNING, "request from %s [%s]: unknown "
 			 "command", c->peer, c->subject);
 		reply(c, out, polo_home_reply_unknown(out, sizeof out));
 		return;
 	}
 	if (r < 0) {
-		polo_log(&lg, LOG_WARNING, "request from %s [%s]: invalid "
+		polo_log(&hookd_log, LOG_WARNING, "request from %s [%s]: invalid "
 			 "request: %s", c->peer, c->subject, why);
 		reply(c, out, polo_home_reply_error(out, sizeof out, why));
 		return;
 	}
 	ask_monitor(c, &rq, &a);
-	polo_log(&lg, a.code == 0 ? LOG_INFO : LOG_WARNING, "request from %s "
+	polo_log(&hookd_log, a.code == 0 ? LOG_INFO : LOG_WARNING, "request from %s "
 		 "[%s]: user %s uid %lu gid %lu home %.200s: %s%s", c->peer,
 		 c->subject, a.user[0] ? a.user : "?", rq.uid, rq.gid, rq.home,
 		 a.code == 0 ? "" : "refused: ",
@@ -158,14 +158,14 @@ void hookd_conn_main(const struct settings *s, int fd, int mon,
 	(void)polo_strlcpy(c.peer, peer, sizeof c.peer);
 	c.ssl = SSL_new(s->ctx);
 	if (c.ssl == NULL || SSL_set_fd(c.ssl, fd) != 1) {
-		polo_log(&lg, LOG_ERR, "%s: cannot set up TLS", peer);
+		polo_log(&hookd_log, LOG_ERR, "%s: cannot set up TLS", peer);
 		goto out;
 	}
 	r = polo_tls_handshake(c.ssl, true, hs < c.deadline ? hs : c.deadline,
 			       why, sizeof why);
 	polo_tls_peer_subject(c.ssl, c.subject, sizeof c.subject);
 	if (r < 0) {
-		polo_log(&lg, LOG_WARNING, "connection from %s [%s]: handshake "
+		polo_log(&hookd_log, LOG_WARNING, "connection from %s [%s]: handshake "
 			 "failed: %s", peer, c.subject, why);
 		goto out;
 	}

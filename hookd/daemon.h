@@ -18,7 +18,7 @@
 #define PEER_MAX	64	/* "[ffff:...:255.255.255.255]:65535" */
 
 /* The program's one logger (main.c): to stderr with -f, else syslog. */
-extern struct polo_log lg;
+extern struct polo_log hookd_log;
 
 /* ---- settings: what one reading of the config gives ---- */
 

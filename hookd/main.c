@@ -74,7 +74,7 @@ static void emit(void *ctx, int prio, const char *msg)
 		syslog(prio, "%s", line);
 }
 
-struct polo_log lg = { .emit = emit };
+struct polo_log hookd_log = { .emit = emit };
 
 static void usage(FILE *f)
 {
@@ -106,9 +106,9 @@ int main(int argc, char **argv)
 	}
 	if (!foreground)
 		openlog("hookd", LOG_PID, LOG_AUTHPRIV);
-	lg.debug = m.debug;
+	hookd_log.debug = m.debug;
 	if (geteuid() != 0) {
-		polo_log(&lg, LOG_ERR, "must be started as root");
+		polo_log(&hookd_log, LOG_ERR, "must be started as root");
 		return 1;
 	}
 	(void)signal(SIGPIPE, SIG_IGN);
@@ -119,21 +119,21 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 ||
 	    (m.sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
-		polo_log(&lg, LOG_ERR, "signalfd: %s", strerror(errno));
+		polo_log(&hookd_log, LOG_ERR, "signalfd: %s", strerror(errno));
 		return 1;
 	}
 	if (hookd_settings_load(&m.s, m.path, NULL, m.debug) < 0) {
 		close(m.sfd);
 		return 1;
 	}
-	polo_log(&lg, LOG_NOTICE, "started: config %.300s, ack %s",
+	polo_log(&hookd_log, LOG_NOTICE, "started: config %.300s, ack %s",
 		 m.path, m.s.conf.cl.ack == POLO_ACK_EARLY ? "early" : "done");
 	(void)hookd_worker_start(&m);
 	rc = hookd_monitor_loop(&m);
 	hookd_worker_stop(&m);
 	hookd_settings_free(&m.s);
 	close(m.sfd);
-	polo_log(&lg, LOG_NOTICE, "stopped");
+	polo_log(&hookd_log, LOG_NOTICE, "stopped");
 	if (!foreground)
 		closelog();
 	return rc;

@@ -53,12 +53,12 @@ int hookd_worker_start(struct monitor *m)
 
 	m->restart_at = 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
-		polo_log(&lg, LOG_ERR, "socketpair: %s", strerror(errno));
+		polo_log(&hookd_log, LOG_ERR, "socketpair: %s", strerror(errno));
 		goto retry;
 	}
 	pid = fork();
 	if (pid < 0) {
-		polo_log(&lg, LOG_ERR, "fork: %s", strerror(errno));
+		polo_log(&hookd_log, LOG_ERR, "fork: %s", strerror(errno));
 		close(sp[0]);
 		close(sp[1]);
 		goto retry;
@@ -84,10 +84,10 @@ retry:
 static void log_exit(pid_t pid, int st)
 {
 	if (WIFEXITED(st))
-		polo_log(&lg, LOG_ERR, "worker %ld exited with status %d",
+		polo_log(&hookd_log, LOG_ERR, "worker %ld exited with status %d",
 			 (long)pid, WEXITSTATUS(st));
 	else if (WIFSIGNALED(st))
-		polo_log(&lg, LOG_ERR, "worker %ld killed by signal %d",
+		polo_log(&hookd_log, LOG_ERR, "worker %ld killed by signal %d",
 			 (long)pid, WTERMSIG(st));
 }
 
@@ -120,7 +120,7 @@ void hookd_worker_stop(struct monitor *m)
 	while (!(gone = worker_exited(m->worker)) && polo_now_ms() < until)
 		(void)nanosleep(&ten, NULL);
 	if (!gone)
-		polo_log(&lg, LOG_WARNING, "worker %ld did not stop: killed",
+		polo_log(&hookd_log, LOG_WARNING, "worker %ld did not stop: killed",
 			 (long)m->worker);
 	/* and any connection child still there */
 	(void)kill(-m->worker, SIGKILL);
@@ -148,7 +148,7 @@ static void reap_worker(struct monitor *m)
 	drop_requests(m);
 	m->restart_at = m->started + RESTART_MS > now ?
 			m->started + RESTART_MS : now;
-	polo_log(&lg, LOG_NOTICE, "restarting the worker in %lu ms",
+	polo_log(&hookd_log, LOG_NOTICE, "restarting the worker in %lu ms",
 		 m->restart_at - now);
 }
 
@@ -156,11 +156,11 @@ static void reload(struct monitor *m)
 {
 	struct settings ns;
 
-	polo_log(&lg, LOG_NOTICE, "SIGHUP: reading %.300s", m->path);
+	polo_log(&hookd_log, LOG_NOTICE, "SIGHUP: reading %.300s", m->path);
 	if (hookd_settings_load(&ns, m->path, &m->s, m->debug) < 0) {
-		polo_log(&lg, LOG_ERR, "config %.300s not reloaded: keeping the "
+		polo_log(&hookd_log, LOG_ERR, "config %.300s not reloaded: keeping the "
 			 "running settings", m->path);
-		lg.debug = m->debug || m->s.conf.debug;
+		hookd_log.debug = m->debug || m->s.conf.debug;
 		return;
 	}
 	/* open connections are cut: they were accepted under the old
@@ -169,7 +169,7 @@ static void reload(struct monitor *m)
 	hookd_settings_free(&m->s);
 	m->s = ns;
 	(void)hookd_worker_start(m);
-	polo_log(&lg, LOG_NOTICE, "config %.300s reloaded", m->path);
+	polo_log(&hookd_log, LOG_NOTICE, "config %.300s reloaded", m->path);
 }
 
 /* Is fd what a worker should send: a SEQPACKET unix socket? */
@@ -218,12 +218,12 @@ static void take_fds(struct monitor *m)
 				memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int),
 				       sizeof fd);
 				if (k > 0 || !is_pair_end(fd)) {
-					polo_log(&lg, LOG_WARNING, "worker sent "
+					polo_log(&hookd_log, LOG_WARNING, "worker sent "
 						 "an unexpected fd: closed");
 					close(fd);
 				} else if (m->nreq >= m->s.conf.cl.max_conns ||
 					   m->nreq >= CONNS_LIMIT) {
-					polo_log(&lg, LOG_WARNING, "max_conns "
+					polo_log(&hookd_log, LOG_WARNING, "max_conns "
 						 "(%lu) requests pending: new "
 						 "one closed",
 						 m->s.conf.cl.max_conns);
@@ -246,7 +246,7 @@ static void serve_requests(struct monitor *m, const struct pollfd *p,
 		if (p[i].revents == 0)
 			continue;
 		if (p[i].revents & POLLIN)
-			(void)hookd_priv_serve(m->req[i], &m->s.conf, &lg);
+			(void)hookd_priv_serve(m->req[i], &m->s.conf, &hookd_log);
 		close(m->req[i]);	/* one request per connection */
 		m->req[i] = -1;
 	}
@@ -266,7 +266,7 @@ static int on_signals(struct monitor *m)
 		switch (si.ssi_signo) {
 		case SIGTERM:
 		case SIGINT:
-			polo_log(&lg, LOG_NOTICE, "signal %u: stopping",
+			polo_log(&hookd_log, LOG_NOTICE, "signal %u: stopping",
 				 si.ssi_signo);
 			stop = 1;
 			break;
@@ -307,7 +307,7 @@ int hookd_monitor_loop(struct monitor *m)
 		if (poll(p, np + 2, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
-			polo_log(&lg, LOG_ERR, "poll: %s", strerror(errno));
+			polo_log(&hookd_log, LOG_ERR, "poll: %s", strerror(errno));
 			return 1;
 		}
 		if (p[np].revents && on_signals(m))

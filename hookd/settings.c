@@ -68,7 +68,7 @@ static int tcp_listen(const char *addr, unsigned long port, bool reuseport)
 	return fd;
 fail:
 	e = errno;
-	polo_log(&lg, LOG_ERR, "listen on TCP %s%s%s:%lu: %s",
+	polo_log(&hookd_log, LOG_ERR, "listen on TCP %s%s%s:%lu: %s",
 		 strchr(addr, ':') ? "[" : "", any ? "*" : addr,
 		 strchr(addr, ':') ? "]" : "", port, strerror(e));
 	if (fd >= 0)
@@ -137,24 +137,24 @@ int hookd_settings_load(struct settings *s, const char *path,
 
 	*s = (struct settings){ .lfd = -1, .dfd = -1, .dfd6 = -1 };
 	polo_conf_defaults(&s->conf);
-	r = polo_conf_load(&s->conf, path, &lg);
+	r = polo_conf_load(&s->conf, path, &hookd_log);
 	if (r == -ENOENT)
-		polo_log(&lg, LOG_ERR, "config %.300s: %s", path,
+		polo_log(&hookd_log, LOG_ERR, "config %.300s: %s", path,
 			 strerror(ENOENT));
 	if (r < 0)
 		return -1;
-	lg.debug = debug || s->conf.debug;
+	hookd_log.debug = debug || s->conf.debug;
 
 	errno = 0;
 	pw = getpwnam(s->conf.cl.user);
 	if (pw == NULL) {
-		polo_log(&lg, LOG_ERR, "config %.300s: [hookd] user %s: %s",
+		polo_log(&hookd_log, LOG_ERR, "config %.300s: [hookd] user %s: %s",
 			 path, s->conf.cl.user, errno ? strerror(errno) :
 			 "no such user");
 		return -1;
 	}
 	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
-		polo_log(&lg, LOG_ERR, "config %.300s: [hookd] user %s has uid "
+		polo_log(&hookd_log, LOG_ERR, "config %.300s: [hookd] user %s has uid "
 			 "or gid 0: the network side must not run as root",
 			 path, s->conf.cl.user);
 		return -1;
@@ -163,7 +163,7 @@ int hookd_settings_load(struct settings *s, const char *path,
 	s->gid = pw->pw_gid;
 
 	polo_cluster_tls(&s->conf.cl, &t);
-	s->ctx = polo_tls_server_ctx(&t, &lg);
+	s->ctx = polo_tls_server_ctx(&t, &hookd_log);
 	if (s->ctx == NULL)
 		return -1;
 
@@ -184,11 +184,11 @@ int hookd_settings_load(struct settings *s, const char *path,
 		  !same_disc(&old->conf.cl, &s->conf.cl);
 	if (newdisc) {
 		polo_cluster_disc(&s->conf.cl, &d);
-		dfd = polo_disc_listen(&d, &lg);
+		dfd = polo_disc_listen(&d, &hookd_log);
 		if (dfd < 0)
 			goto fail;
 		if (d.ipv6) {
-			dfd6 = polo_disc_listen6(&d, &lg);
+			dfd6 = polo_disc_listen6(&d, &hookd_log);
 			if (dfd6 < 0)
 				goto fail;
 		}

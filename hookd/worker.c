@@ -125,19 +125,19 @@ static void accept_one(struct worker *w, int cfd, const char *peer,
 	pid_t pid, me = getpid();
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
-		polo_log(&lg, LOG_ERR, "connection from %s dropped: socketpair: "
+		polo_log(&hookd_log, LOG_ERR, "connection from %s dropped: socketpair: "
 			 "%s", peer, strerror(errno));
 		return;
 	}
 	r = send_fd(w->ctl, sp[0]);
 	if (r < 0) {
-		polo_log(&lg, LOG_WARNING, "connection from %s dropped: monitor "
+		polo_log(&hookd_log, LOG_WARNING, "connection from %s dropped: monitor "
 			 "busy: %s", peer, strerror(-r));
 		goto out;
 	}
 	pid = fork();
 	if (pid < 0) {
-		polo_log(&lg, LOG_ERR, "connection from %s dropped: fork: %s",
+		polo_log(&hookd_log, LOG_ERR, "connection from %s dropped: fork: %s",
 			 peer, strerror(errno));
 		goto out;
 	}
@@ -157,7 +157,7 @@ static void accept_one(struct worker *w, int cfd, const char *peer,
 		_exit(0);
 	}
 	w->kids[w->nkids++] = pid;
-	polo_log(&lg, LOG_DEBUG, "connection from %s: child %ld", peer,
+	polo_log(&hookd_log, LOG_DEBUG, "connection from %s: child %ld", peer,
 		 (long)pid);
 out:
 	close(sp[0]);
@@ -179,7 +179,7 @@ static void accept_some(struct worker *w)
 		if (cfd < 0) {
 			if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
-				polo_log(&lg, LOG_ERR, "accept: %s",
+				polo_log(&hookd_log, LOG_ERR, "accept: %s",
 					 strerror(errno));
 			return;
 		}
@@ -190,7 +190,7 @@ static void accept_some(struct worker *w)
 			reap_kids(w);
 		if (w->nkids >= w->s->conf.cl.max_conns ||
 		    w->nkids >= CONNS_LIMIT)
-			polo_log(&lg, LOG_WARNING, "connection from %s refused: "
+			polo_log(&hookd_log, LOG_WARNING, "connection from %s refused: "
 				 "max_conns (%lu) reached", peer,
 				 w->s->conf.cl.max_conns);
 		else
@@ -205,7 +205,7 @@ static void answer_some(struct worker *w, int fd)
 	int i;
 
 	for (i = 0; i < PER_WAKEUP; i++)
-		if (polo_disc_answer(fd, w->host, sv, 1, &lg) < 0)
+		if (polo_disc_answer(fd, w->host, sv, 1, &hookd_log) < 0)
 			return;
 }
 
@@ -221,7 +221,7 @@ hookd_worker_main(const struct settings *s, int ctl, pid_t monitor)
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	(void)sigprocmask(SIG_SETMASK, &chld, NULL);
-	if (polo_drop_privileges(s->uid, s->gid, "worker", &lg) < 0)
+	if (polo_drop_privileges(s->uid, s->gid, "worker", &hookd_log) < 0)
 		_exit(1);
 	/* the drop cleared any parent-death signal: set it now */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 ||
@@ -229,13 +229,13 @@ hookd_worker_main(const struct settings *s, int ctl, pid_t monitor)
 		_exit(1);
 	w.sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (w.sfd < 0) {
-		polo_log(&lg, LOG_ERR, "worker: signalfd: %s", strerror(errno));
+		polo_log(&hookd_log, LOG_ERR, "worker: signalfd: %s", strerror(errno));
 		_exit(1);
 	}
 	if (gethostname(w.host, sizeof w.host - 1) < 0)
 		(void)polo_strlcpy(w.host, "localhost", sizeof w.host);
 	w.host[sizeof w.host - 1] = '\0';
-	polo_log(&lg, LOG_INFO, "worker running as uid %u: TCP %s%s%s:%lu, "
+	polo_log(&hookd_log, LOG_INFO, "worker running as uid %u: TCP %s%s%s:%lu, "
 		 "discovery %s:%lu%s%s%s", (unsigned)getuid(),
 		 strchr(s->conf.cl.listen, ':') ? "[" : "",
 		 s->conf.cl.listen[0] ? s->conf.cl.listen : "*",
@@ -253,7 +253,7 @@ hookd_worker_main(const struct settings *s, int ctl, pid_t monitor)
 		if (poll(p, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			polo_log(&lg, LOG_ERR, "worker: poll: %s",
+			polo_log(&hookd_log, LOG_ERR, "worker: poll: %s",
 				 strerror(errno));
 			_exit(1);
 		}
