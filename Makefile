@@ -96,7 +96,6 @@ LIB_A   := $(B)/libpolohook.a
 MODULE  := $(B)/pam_polohook.so
 RUNNER  := $(B)/polohook-run
 CTL     := $(B)/polohookctl
-CTL_SRC := $(wildcard polohookctl/*.c)
 HOOKD   := $(B)/hookd
 MKHOME  := $(B)/polo-mkhome
 T_CSRC  := $(wildcard t/*.c)
@@ -121,20 +120,23 @@ $(MODULE): pam_polohook/pam_polohook.c pam_polohook/pam_polohook.map $(LIB_A)
 $(RUNNER): pam_polohook/polohook-run.c $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $< $(LIB_A) $(LDHARDEN) $(LIBS)
 
+# The programs above lib/, each in its own directory (one file per part,
+# a private header): every .c there is linked in.
+CTL_SRC    := $(wildcard polohookctl/*.c)
+HOOKD_SRC  := $(wildcard hookd/*.c)
+MKHOME_SRC := $(wildcard polo-mkhome/*.c)
+
 # The admin CLI (jansson for sessions --json).
-$(CTL): $(CTL_SRC) polohookctl/ctl.h $(LIB_A)
-	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $(CTL_SRC) $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
+$(CTL): $(CTL_SRC) $(wildcard polohookctl/*.h) $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $(CTL_SRC) $(LIB_A) \
+	    $(LDHARDEN) $(LIBS) $(NET_LIBS)
 
 # The node daemon: monitor (root) + worker/connection children (unprivileged).
-HOOKD_SRC := hookd/main.c hookd/settings.c hookd/conn.c hookd/worker.c \
-	     hookd/monitor.c hookd/hookd_priv.c
-HOOKD_H   := hookd/daemon.h hookd/hookd.h
-$(HOOKD): $(HOOKD_SRC) $(HOOKD_H) $(LIB_A)
+$(HOOKD): $(HOOKD_SRC) $(wildcard hookd/*.h) $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $(HOOKD_SRC) \
 	    $(LIB_A) $(LDHARDEN) $(LIBS) $(NET_LIBS)
 
 # The cluster client hook: jansson for the wire messages, OpenSSL for TLS.
-MKHOME_SRC := $(wildcard polo-mkhome/*.c)
 $(MKHOME): $(MKHOME_SRC) $(wildcard polo-mkhome/*.h) $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -fPIE -pie -iquote lib -o $@ $(MKHOME_SRC) $(LIB_A) \
 	    $(LDHARDEN) $(LIBS) $(NET_LIBS)
