@@ -48,14 +48,6 @@
 
 static bool foreground;
 
-static const char *level_name(int prio)
-{
-	static const char *const names[] = { "emergency", "alert",
-		"critical", "error", "warning", "notice", "info", "debug" };
-
-	return names[prio & 7];
-}
-
 static void emit(void *ctx, int prio, const char *msg)
 {
 	char line[1100];
@@ -69,7 +61,7 @@ static void emit(void *ctx, int prio, const char *msg)
 	line[i] = '\0';
 	if (foreground)
 		fprintf(stderr, "hookd[%ld]: %s: %s\n", (long)getpid(),
-			level_name(prio), line);
+			polo_log_level(prio), line);
 	else
 		syslog(prio, "%s", line);
 }

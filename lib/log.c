@@ -34,3 +34,11 @@ void polo_log_output(const struct polo_log *lg, const char *hook,
 	(void)snprintf(buf, sizeof buf, "%s: %s", hook, line);
 	lg->emit(lg->ctx, LOG_INFO, buf);
 }
+
+const char *polo_log_level(int prio)
+{
+	static const char *const names[] = { "emergency", "alert",
+		"critical", "error", "warning", "notice", "info", "debug" };
+
+	return names[prio & 7];
+}

@@ -25,4 +25,8 @@ void polo_log(const struct polo_log *lg, int prio, const char *fmt, ...)
 void polo_log_output(const struct polo_log *lg, const char *hook,
 		     const char *line);
 
+/* The word for a syslog priority ("error", "warning", ...), for programs
+ * that print their log lines on stderr. */
+const char *polo_log_level(int prio);
+
 #endif

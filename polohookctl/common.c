@@ -41,14 +41,6 @@ void ctl_clean(char *dst, size_t len, const char *src, size_t cap)
 	dst[n] = '\0';
 }
 
-static const char *level_name(int prio)
-{
-	static const char *const names[] = { "emergency", "alert",
-		"critical", "error", "warning", "notice", "info", "debug" };
-
-	return names[prio & 7];
-}
-
 void ctl_emit(void *ctx, int prio, const char *msg)
 {
 	struct ctl *x = ctx;
@@ -59,7 +51,8 @@ void ctl_emit(void *ctx, int prio, const char *msg)
 	if (x->to_syslog)
 		syslog(prio, "%s", line);
 	if (!k->hold) {
-		fprintf(stderr, "polohookctl: %s: %s\n", level_name(prio), line);
+		fprintf(stderr, "polohookctl: %s: %s\n", polo_log_level(prio),
+			line);
 		return;
 	}
 	if (prio > LOG_WARNING)
