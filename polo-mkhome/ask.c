@@ -290,6 +290,7 @@ static void reap(struct child *ch, size_t n, unsigned long ms)
 		if (ch[i].pid <= 0)
 			continue;
 		killed = false;
+		st = 0;		/* not the previous child's, if waitpid fails */
 		if (waitpid_eintr(ch[i].pid, &st, WNOHANG) == 0) {
 			(void)kill(ch[i].pid, SIGKILL);
 			(void)waitpid_eintr(ch[i].pid, &st, 0);
