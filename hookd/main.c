@@ -4,8 +4,9 @@
  *
  * Privilege separation, as OpenSSH:
  *   monitor (root)   reads the config, opens the sockets, reads the TLS
- *                    key, and then only does what hookd_priv.c decides,
- *                    for fixed-size requests it trusts no byte of;
+ *                    key, and then only makes the homes that
+ *                    lib/policy.c allows (hookd_priv.c), for fixed-size
+ *                    requests it trusts no byte of;
  *   worker           the [hookd] user, no way back to root: answers
  *                    discovery, accepts connections, forks one child per
  *                    connection and hands the monitor that child's end of
@@ -20,7 +21,8 @@
  *                listening sockets (read and opened as root);
  *   monitor.c    the monitor: the worker's life, the fds and requests
  *                from the connection children, the signals, reload;
- *   hookd_priv.c what the monitor decides and does for one request;
+ *   hookd_priv.c what the monitor does for one request, once
+ *                lib/policy.c polo_may_serve has allowed it;
  *   worker.c     the worker;
  *   conn.c       one connection child;
  *   daemon.h     what they share; hookd.h, the child-monitor messages.

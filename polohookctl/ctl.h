@@ -4,10 +4,11 @@
  * discover_net.c share.
  *
  * Rules every file of polohookctl keeps:
- *  - every decision about safety is the library's (lib/state.c,
- *    lib/home.c, lib/hookdir.c, lib/fsutil.c), made with geteuid() as the
- *    trusted uid, exactly as the module makes it; polohookctl only asks
- *    and reports;
+ *  - every decision about safety is the library's (lib/policy.c,
+ *    lib/state.c, lib/home.c, lib/hookdir.c, lib/fsutil.c), made with
+ *    geteuid() as the trusted uid, exactly as the module makes it (gc
+ *    removes a tmphome by the module's own rule, polo_tmphome_end);
+ *    polohookctl only asks and reports;
  *  - every string from the state, a directory or a log line is printed
  *    through ctl_clean(): printable ASCII only, bounded;
  *  - no global mutable state: main owns struct ctl.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# hookd (hookd/hookd.c, hookd/hookd_priv.c): Create-Home over mutual TLS,
+# hookd (hookd/*.c, lib/policy.c): Create-Home over mutual TLS,
 # discovery answers, privilege separation, limits, signals. Runs inside a
 # private network namespace (unshare -n, loopback only), so its ports never
 # touch the host's; fake users through nss_wrapper; real root for chown.
