@@ -31,7 +31,10 @@ printf '[session]\nstatedir = %s\n[home]\ntmphome = %s\n[hooks]\nhookdir = %s\n'
 hook added 10W-see 'stat -c "%u %a" "$POLO_USER_HOME" >'"$O"'/seen 2>&1'
 
 # --- creation ---------------------------------------------------------------
-waitstate() { _w=0; while [ ! -e "$T"/state/sessions/"$1" ] && [ $_w -lt 600 ]; do sleep 0.05; _w=$((_w+1)); done; }
+# waitstate ID: session ID is recorded and its W hook has run (the state is
+# written before the home is made: the hook's output is what says the open
+# is done)
+waitstate() { _w=0; while [ ! -e "$T"/state/sessions/"$1" ] && [ $_w -lt 600 ]; do sleep 0.05; _w=$((_w+1)); done; wait_for "$O"/seen 30; }
 pamh -u alice -e XDG_SESSION_ID=a1 open wait:"$O"/go1 close >"$T"/res &
 p1=$!
 waitstate a1
@@ -146,6 +149,7 @@ rm -f "$LOG"
 pamh -u alice -e XDG_SESSION_ID=e1 open crash >/dev/null
 echo "patron one's notes" >"$TH"/alice/work
 [ -d "$TH"/alice ] && pass "after a crash the home stays" || fail "after a crash the home stays"
+rm -f "$O"/seen
 pamh -u alice -e XDG_SESSION_ID=e2 open wait:"$O"/go-e2 close >/dev/null &
 pe=$!
 waitstate e2
