@@ -271,10 +271,25 @@ static void statedir_self(int pfd, const char *base, const char *sd,
 	}
 }
 
+/* "WHAT PATH: ok", or "WHAT PATH: PROBLEM: why" (a problem counted). */
+static void report_path(struct check *k, const char *what, const char *shown,
+			const char *why)
+{
+	char out[600];
+
+	if (why[0] == '\0') {
+		printf("%s %s: ok\n", what, shown);
+		return;
+	}
+	ctl_clean(out, sizeof out, why, sizeof out - 1);
+	printf("%s %s: PROBLEM: %s\n", what, shown, out);
+	k->problems++;
+}
+
 /* statedir: its parent must pass the trusted walk, as in lib/state.c. */
 static void check_statedir(struct check *k)
 {
-	char parent[PATH_MAX], why[512] = "", out[600], shown[PATH_MAX];
+	char parent[PATH_MAX], why[512] = "", shown[PATH_MAX];
 	const char *sd = k->x->conf.statedir, *base = "";
 	char *slash = NULL;
 	int fd = -1;
@@ -296,19 +311,13 @@ static void check_statedir(struct check *k)
 		statedir_self(fd, base, sd, k->x->trust, why, sizeof why);
 		close(fd);
 	}
-	ctl_clean(out, sizeof out, why, sizeof out - 1);
-	if (why[0] == '\0') {
-		printf("statedir %s: ok\n", shown);
-		return;
-	}
-	printf("statedir %s: PROBLEM: %s\n", shown, out);
-	k->problems++;
+	report_path(k, "statedir", shown, why);
 }
 
 /* The tmphome root: trusted walk, and not even a sticky dir (home.c). */
 static void check_tmphome(struct check *k)
 {
-	char why[512] = "", out[600], shown[PATH_MAX];
+	char why[512] = "", shown[PATH_MAX];
 	const char *root = k->x->conf.tmphome;
 	struct stat st;
 	int fd = -1;
@@ -326,13 +335,7 @@ static void check_tmphome(struct check *k)
 				       (unsigned long)(st.st_mode & 07777));
 		close(fd);
 	}
-	ctl_clean(out, sizeof out, why, sizeof out - 1);
-	if (why[0] == '\0') {
-		printf("tmphome %s: ok\n", shown);
-		return;
-	}
-	printf("tmphome %s: PROBLEM: %s\n", shown, out);
-	k->problems++;
+	report_path(k, "tmphome", shown, why);
 }
 
 /* The cluster's TLS files, loaded as hookd and polo-mkhome load them (CA,
