@@ -407,6 +407,8 @@ static int act(int rootfd, int regfd, const struct polo_home_end *e,
 	case POLO_HOME_UNCOUNTED:
 	case POLO_HOME_LIVE:
 		return 0;		/* the caller says so, in its words */
+	case POLO_HOME_UNSEEN:
+		return f->looked;	/* the root or registry: logged */
 	case POLO_HOME_NOT_OURS:
 		if (regfd < 0)
 			polo_log(lg, LOG_NOTICE, "tmphome %s/%s: nothing "
@@ -476,8 +478,7 @@ static int end_at(const struct polo_home_end *e, struct polo_home_facts *f,
 			r = 0;		/* no registry: nothing is ours */
 		if (r >= 0)
 			r = find_facts(rootfd, regfd, e->name, f, &st);
-		if (r < 0)
-			goto out;
+		f->looked = r < 0 ? r : 0;
 	}
 	*v = polo_home_may_remove(f);
 	if (*v == POLO_HOME_REMOVE) {	/* the dearest fact, last */
@@ -485,7 +486,6 @@ static int end_at(const struct polo_home_end *e, struct polo_home_facts *f,
 		*v = polo_home_may_remove(f);
 	}
 	r = act(rootfd, regfd, e, f, *v, &st, lg);
-out:
 	if (regfd >= 0)
 		close(regfd);
 	if (rootfd >= 0)

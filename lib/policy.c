@@ -37,6 +37,8 @@ enum polo_home_verdict polo_home_may_remove(const struct polo_home_facts *f)
 		return POLO_HOME_UNCOUNTED;
 	if (f->live > 0)
 		return POLO_HOME_LIVE;
+	if (f->looked < 0)
+		return POLO_HOME_UNSEEN;
 	if (!f->recorded)
 		return POLO_HOME_NOT_OURS;
 	if (!f->present)

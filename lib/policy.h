@@ -29,6 +29,9 @@ struct polo_home_facts {
 	int counted;		/* 0: `live` is the user's count; -errno: the
 				 * sessions could not be counted */
 	unsigned long live;	/* the user's live sessions */
+	int looked;		/* 0: what follows was found; -errno: the root,
+				 * the registry or the name could not be
+				 * looked at (a refused root, say) */
 	bool recorded;		/* the registry has an entry for the name */
 	uid_t rec_uid;		/* ... made for this uid */
 	bool present;		/* something stands at the name */
@@ -48,6 +51,7 @@ enum polo_home_verdict {
 	POLO_HOME_UNCOUNTED,	/* kept: whether the user is logged in is
 				 * unknown */
 	POLO_HOME_LIVE,		/* kept: the user has a live session */
+	POLO_HOME_UNSEEN,	/* kept: what is there could not be looked at */
 	POLO_HOME_NOT_OURS,	/* left: polohook did not make it, so never
 				 * removes it */
 	POLO_HOME_GONE,		/* nothing there: only the record goes */
@@ -60,7 +64,8 @@ enum polo_home_verdict {
 };
 
 /* In this order: not counted, or a live session, keeps it (a login of
- * the same user may be using it); no record leaves it (not ours); nothing
+ * the same user may be using it), and so does a home that could not be
+ * looked at; no record leaves it (not ours); nothing
  * at the name drops the record; anything but the recorded directory, or
  * another owner, is refused; a process of uid keeps it. Else remove. */
 enum polo_home_verdict polo_home_may_remove(const struct polo_home_facts *f);

@@ -9,11 +9,13 @@
 #include <ftw.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -57,6 +59,12 @@ static void test_rule(void)
 	f = good(); f.live = 3; f.same = false;
 	is_int(polo_home_may_remove(&f), POLO_HOME_LIVE,
 	       "a live session is decisive before anything on disk");
+	f = good(); f.looked = -EPERM;
+	is_int(polo_home_may_remove(&f), POLO_HOME_UNSEEN,
+	       "the root or registry could not be looked at: kept");
+	f = good(); f.looked = -EPERM; f.live = 1;
+	is_int(polo_home_may_remove(&f), POLO_HOME_LIVE,
+	       "... a live session says so first");
 	f = good(); f.recorded = false;
 	is_int(polo_home_may_remove(&f), POLO_HOME_NOT_OURS,
 	       "no record: left (not made by polohook)");
@@ -165,6 +173,7 @@ static void test_end_as_user(void)
 {
 	struct polo_home_outcome o;
 	struct tree t;
+	pid_t kid;
 	int r;
 
 	make_tree(&t, "alice", me);
@@ -179,14 +188,23 @@ static void test_end_as_user(void)
 	ok(there(at("th/alice/.profile")), "... and the home is kept");
 
 	logout(&t);
+	/* a process of the uid besides this one (the check leaves out the
+	 * process asking, and no other process of nobody's may exist) */
+	kid = fork();
+	must(kid >= 0, "fork");
+	if (kid == 0) {
+		pause();
+		_exit(0);
+	}
 	r = end(&t, "alice", me, false, &o);
 	is_int(o.verdict, POLO_HOME_BUSY,
-	       "no session, but the uid runs this test: busy");
+	       "no session, but the uid runs a process: busy");
 	is_int(r, -EBUSY, "... -EBUSY");
 	ok(there(at("th/alice/.profile")), "... the home is kept");
 	like(cap.buf, fmt("tmphome %s: uid %lu still has processes: left for "
 			  "polohookctl gc", at("th/alice"), (unsigned long)me),
 	     "... and the log says why");
+	must(kill(kid, SIGKILL) == 0 && waitpid(kid, NULL, 0) == kid, "reap");
 
 	r = end(&t, "alice", me + 1, false, &o);
 	is_int(o.verdict, POLO_HOME_OWNER, "asked for another uid: owner");
@@ -228,6 +246,18 @@ static void test_end_as_user(void)
 	       "ours");
 	ok(there(at("th/alice.moved/.profile")), "... left as it is");
 	like(cap.buf, "alice.moved was not made by polohook: left", "... logged");
+
+	must(chmod(at("th"), 0775) == 0, "chmod");
+	r = end(&t, "alice.moved", me, false, &o);
+	is_int(o.verdict, POLO_HOME_UNSEEN,
+	       "a group-writable tmphome root: not looked into");
+	is_int(r, -EPERM, "... -EPERM");
+	ok(o.locked, "... though the sessions were counted under the lock");
+	like(cap.buf, fmt("tmphome %s refused: %s is writable by group or "
+			  "others", at("th"), at("th")),
+	     "... the root's refusal is logged");
+	ok(there(at("th/alice.moved/.profile")), "... and nothing removed");
+	must(chmod(at("th"), 0755) == 0, "chmod");
 
 	must(chmod(at("state"), 0775) == 0, "chmod");
 	r = end(&t, "alice.moved", me, false, &o);
