@@ -501,7 +501,8 @@ int polo_tmphome_end(const struct polo_home_end *e,
 	int r;
 
 	o->locked = false;
-	o->verdict = POLO_HOME_UNCOUNTED;
+	o->verdict = POLO_HOME_UNSEEN;	/* a name we never look at */
+	o->live = 0;
 	if (!polo_valid_file_name(e->name) ||
 	    strcmp(e->name, POLO_REGISTRY) == 0)
 		return -EINVAL;

@@ -270,6 +270,8 @@ static void test_end_as_user(void)
 
 	is_int(end(&t, ".polohook", me, false, &o), -EINVAL,
 	       "the registry's own name: -EINVAL");
+	is_int(o.verdict, POLO_HOME_UNSEEN, "... not looked at");
+	ok(!o.locked, "... nor the state locked");
 	is_int(end(&t, "../x", me, false, &o), -EINVAL,
 	       "a name with a slash: -EINVAL");
 }
