@@ -65,9 +65,12 @@ enum polo_home_verdict {
 
 /* In this order: not counted, or a live session, keeps it (a login of
  * the same user may be using it), and so does a home that could not be
- * looked at; no record leaves it (not ours); nothing
- * at the name drops the record; anything but the recorded directory, or
- * another owner, is refused; a process of uid keeps it. Else remove. */
+ * looked at; no record leaves it (not ours); nothing at the name drops
+ * the record; anything but the recorded directory, or another owner, is
+ * refused; a process of uid keeps it. Else remove. The facts are read in
+ * the order of the struct and the first rule that holds decides: a
+ * gatherer may stop at it (polo_tmphome_end looks at the disk only for a
+ * user counted with no session, and at /proc last). */
 enum polo_home_verdict polo_home_may_remove(const struct polo_home_facts *f);
 
 /* ---- may this Create-Home request be served? ---- */
