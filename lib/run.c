@@ -45,16 +45,17 @@ char **polo_runner_argv(const char *runner, const char *arg,
 	return v;
 }
 
-/* One W hook, waited for. 0 if it succeeded. */
+/* One W hook, waited for (under the runner as its waiter where the host
+ * has the kernel reap its children). 0 if it succeeded. */
 static int run_wait(const struct polo_conf *c, const struct polo_session *s,
-		    const struct polo_hook *h, char **envp,
+		    const struct polo_hook *h, char **envp, const char *runner,
 		    const struct polo_log *lg)
 {
 	char *argv[] = { (char *)h->path, (char *)polo_phase_arg(s->phase), NULL };
 	struct polo_spawn sp = {
 		.name = h->name, .path = h->path, .argv = argv, .envp = envp,
 		.timeout_ms = c->timeout * 1000UL,
-		.grace_ms = POLO_KILL_GRACE_MS, .lg = lg,
+		.grace_ms = POLO_KILL_GRACE_MS, .lg = lg, .waiter = runner,
 	};
 	struct polo_result res;
 	char what[160];
@@ -121,8 +122,9 @@ static void check_runner(struct walk *w, uid_t trust_uid)
 
 	if (polo_hook_check(w->c->runner, trust_uid, w->runner,
 			    sizeof w->runner, why, sizeof why) != 0) {
-		polo_log(w->lg, LOG_ERR, "not running D and batch hooks: "
-			 "runner %s: %s", w->c->runner, why);
+		polo_log(w->lg, LOG_ERR, "not running D and batch hooks "
+			 "(nor waiting for W hooks in a host that ignores "
+			 "SIGCHLD): runner %s: %s", w->c->runner, why);
 		w->runner[0] = '\0';
 	}
 }
@@ -135,7 +137,8 @@ static bool walk_one(struct walk *w, const struct polo_hook *h)
 
 	switch (h->mode) {
 	case POLO_MODE_WAIT:
-		if (h->unsafe || run_wait(w->c, w->s, h, w->envp, w->lg) < 0) {
+		if (h->unsafe || run_wait(w->c, w->s, h, w->envp, w->runner,
+					  w->lg) < 0) {
 			w->result = -ECANCELED;
 			return !stop_on_fail;
 		}
@@ -162,8 +165,11 @@ static int walk_list(struct walk *w, const struct polo_hooklist *l,
 {
 	size_t i;
 
+	/* the runner starts D and batch hooks, and is the W hooks' waiter
+	 * where the host has the kernel reap its children */
 	for (i = 0; i < l->n; i++)
-		if (l->v[i].mode != POLO_MODE_WAIT) {
+		if (l->v[i].mode != POLO_MODE_WAIT ||
+		    polo_spawn_host_autoreaps()) {
 			check_runner(w, trust_uid);
 			break;
 		}

@@ -10,12 +10,17 @@
  *  - the parent reaps exactly its own pid (never "any child"), and never
  *    waits without a deadline; it never waits for EOF on the output
  *    pipe (a daemon started by a hook may hold it forever);
- *  - the host's SIGCHLD disposition is changed only when it would take our
- *    child's exit from us (a handler, SIG_IGN, SA_NOCLDWAIT), only between
- *    spawn and reap, and restored; what the host missed meanwhile is made
- *    up for then (sigchld_hold/sigchld_release): under SIG_IGN or
- *    SA_NOCLDWAIT the host's children that ended meanwhile are reaped, as
- *    the kernel would have, each by its exact pid, never by waitpid(-1).
+ *  - the module reaps only its own children, each by its exact pid: never
+ *    "any child", never a child of the host's;
+ *  - the host's SIGCHLD disposition is changed only when a handler could
+ *    take our child's exit from us, only between spawn and reap, and
+ *    restored; what the handler missed meanwhile is made up for then
+ *    (sigchld_hold/sigchld_release). Where the host has the kernel reap its
+ *    children (SIG_IGN, SA_NOCLDWAIT) it is not changed at all: setting it
+ *    aside would leave the host's own children that end meanwhile as
+ *    zombies that only a reap of a child not ours could clear. Our child
+ *    is then reaped by the kernel too, so a waiter (polohook-run -x) runs
+ *    the hook and reports how it ended through a pipe.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +29,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -70,7 +76,7 @@ static void ignored_signals(sigset_t *set)
  * process, and an exec failure comes back as the return value. The
  * attributes give the child what child_exec() gives the detached one. */
 static int spawn_child(pid_t *pid, const char *path, char *const argv[],
-		       char *const envp[], int in, int out)
+		       char *const envp[], int in, int out, int fd3)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
@@ -93,7 +99,10 @@ static int spawn_child(pid_t *pid, const char *path, char *const argv[],
 	r = r ? r : posix_spawn_file_actions_adddup2(&fa, in, 0);
 	r = r ? r : posix_spawn_file_actions_adddup2(&fa, out, 1);
 	r = r ? r : posix_spawn_file_actions_adddup2(&fa, out, 2);
-	r = r ? r : posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	if (fd3 >= 0)	/* the waiter's report pipe */
+		r = r ? r : posix_spawn_file_actions_adddup2(&fa, fd3, 3);
+	r = r ? r : posix_spawn_file_actions_addclosefrom_np(&fa,
+							     fd3 >= 0 ? 4 : 3);
 	r = r ? r : posix_spawn_file_actions_addchdir_np(&fa, "/");
 	r = r ? r : posix_spawn(pid, path, &fa, &at, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
@@ -103,62 +112,53 @@ static int spawn_child(pid_t *pid, const char *path, char *const argv[],
 
 /* The host's SIGCHLD while a child of ours runs. At SIG_DFL it cannot
  * touch our child: left alone. A handler could reap it (hosts that wait
- * for any child), SIG_IGN or SA_NOCLDWAIT would have the kernel reap it:
- * either way its status would be lost, so those are set to SIG_DFL until
- * it is reaped. */
+ * for any child) and its status would be lost, so a handler is set to
+ * SIG_DFL until our child is reaped. SIG_IGN or SA_NOCLDWAIT (the kernel
+ * reaps every child, ours too) is left as it is: autoreap says so, and the
+ * caller runs the child under the waiter. */
 struct sigchld_hold {
 	struct sigaction old;
 	bool changed;
+	bool autoreap;
 };
+
+static bool autoreaps(const struct sigaction *sa)
+{
+	return sa->sa_handler == SIG_IGN || (sa->sa_flags & SA_NOCLDWAIT);
+}
 
 static void sigchld_hold(struct sigchld_hold *h)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 
-	h->changed = false;
-	if (sigaction(SIGCHLD, NULL, &h->old) < 0 ||
-	    (h->old.sa_handler == SIG_DFL &&
-	     !(h->old.sa_flags & SA_NOCLDWAIT)))
+	h->changed = h->autoreap = false;
+	if (sigaction(SIGCHLD, NULL, &h->old) < 0)
+		return;
+	h->autoreap = autoreaps(&h->old);
+	if (h->autoreap || h->old.sa_handler == SIG_DFL)
 		return;
 	h->changed = sigaction(SIGCHLD, &dfl, NULL) == 0;
 }
 
-/* Under SIG_IGN or SA_NOCLDWAIT the host asked the kernel to reap its
- * children, so any of them that ended while SIGCHLD was SIG_DFL here is a
- * zombie nobody will wait for. Each is found without being reaped
- * (WNOWAIT), then reaped by that exact pid: never "any child", so a
- * child that ends meanwhile is not taken by accident, and bounded, so a
- * host forking in another thread cannot keep us here. */
-#define REAP_MAX 64
-static void reap_ended_by_pid(void)
+bool polo_spawn_host_autoreaps(void)
 {
-	siginfo_t si;
-	int n;
+	struct sigaction sa;
 
-	for (n = 0; n < REAP_MAX; n++) {
-		memset(&si, 0, sizeof si);
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
-		    si.si_pid == 0 ||
-		    waitpid(si.si_pid, NULL, WNOHANG) != si.si_pid)
-			return;
-	}
+	return sigaction(SIGCHLD, NULL, &sa) == 0 && autoreaps(&sa);
 }
 
-/* Give the host its disposition back, and what it missed meanwhile: a
- * child of the host's own that ended while SIGCHLD was at SIG_DFL got no
- * signal (SIG_DFL discards it), and under SIG_IGN or SA_NOCLDWAIT it was
- * not reaped. So, with SIGCHLD blocked in this thread while we look:
- * under SIG_IGN/SA_NOCLDWAIT the children that ended are reaped, as the
- * kernel would have done (only those: the host asked for exactly that);
- * under a handler, if a child of the host is waitable now, one SIGCHLD
- * carrying its siginfo is queued to the process, and is delivered when the
- * mask is restored. Queued while blocked, it merges with a SIGCHLD that
- * came in the meantime (one pending instance per signal), so the handler
- * runs once, not twice; at worst it runs for a child whose signal it
- * already had and has not reaped yet, never not at all. */
+/* Give the handler back, and what it missed meanwhile: a child of the
+ * host's own that ended while SIGCHLD was at SIG_DFL got no signal
+ * (SIG_DFL discards it). So, with SIGCHLD blocked in this thread while we
+ * look, if a child of the host is waitable now (looked at, WNOWAIT, never
+ * reaped), one SIGCHLD carrying its siginfo is queued to the process, and
+ * is delivered when the mask is restored. Queued while blocked, it merges
+ * with a SIGCHLD that came in the meantime (one pending instance per
+ * signal), so the handler runs once, not twice; at worst it runs for a
+ * child whose signal it already had and has not reaped yet, never not at
+ * all. */
 static void sigchld_release(const struct sigchld_hold *h)
 {
-	bool autoreap, handler;
 	sigset_t chld, mask;
 	siginfo_t si;
 	int flags = WEXITED | WNOHANG | WNOWAIT;
@@ -169,36 +169,27 @@ static void sigchld_release(const struct sigchld_hold *h)
 	sigaddset(&chld, SIGCHLD);
 	(void)pthread_sigmask(SIG_BLOCK, &chld, &mask);
 	(void)sigaction(SIGCHLD, &h->old, NULL);
-	autoreap = h->old.sa_handler == SIG_IGN ||
-		   (h->old.sa_flags & SA_NOCLDWAIT);
-	handler = h->old.sa_handler != SIG_IGN &&
-		  h->old.sa_handler != SIG_DFL;
-	if (handler && !(h->old.sa_flags & SA_NOCLDSTOP))
+	if (!(h->old.sa_flags & SA_NOCLDSTOP))
 		flags |= WSTOPPED | WCONTINUED;
 	memset(&si, 0, sizeof si);
 	if (waitid(P_ALL, 0, &si, flags) == 0 && si.si_pid != 0) {
-		if (handler) {
-			si.si_signo = SIGCHLD;
-			if (syscall(SYS_rt_sigqueueinfo, getpid(), SIGCHLD,
-				    &si) < 0)
-				(void)kill(getpid(), SIGCHLD);
-		}
-		if (autoreap)
-			reap_ended_by_pid();
+		si.si_signo = SIGCHLD;
+		if (syscall(SYS_rt_sigqueueinfo, getpid(), SIGCHLD, &si) < 0)
+			(void)kill(getpid(), SIGCHLD);
 	}
 	(void)pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
 
 /* The host may run with fds 0-2 closed, so a pipe or /dev/null of ours
- * can land there: move it clear, so that no dup2 onto 0-2 clobbers
- * another of ours. */
-static int lift_fd(int *fd)
+ * can land there: move it clear (above `low`), so that no dup2 onto 0-2
+ * (and 3, for the waiter) clobbers another of ours. */
+static int lift_fd_above(int *fd, int low)
 {
 	int n;
 
-	if (*fd > 2)
+	if (*fd > low)
 		return 0;
-	n = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+	n = fcntl(*fd, F_DUPFD_CLOEXEC, low + 1);
 	if (n < 0)
 		return -errno;
 	close(*fd);
@@ -314,15 +305,36 @@ static int poll_timeout(unsigned long deadline, bool have_pidfd)
 	return (int)rem;
 }
 
-/* Wait for pid, relaying outfd, under the deadline. */
+/* Our child is gone: reaped by us (1), still there (0), or, where the
+ * host has the kernel reap its children, reaped by the kernel (-ECHILD:
+ * it ended, how is not known here). */
+static int reaped(pid_t pid, struct polo_result *res, int flags,
+		  bool autoreap)
+{
+	int r = reap(pid, &res->status, flags);
+
+	if (r == -ECHILD && autoreap) {
+		res->unknown = true;
+		r = 1;
+	}
+	if (r != 0)
+		res->reaped = r > 0;
+	return r;
+}
+
+/* Wait for pid, relaying outfd, under the deadline. With autoreap, the
+ * kernel reaps pid when it ends; until then it is ours and cannot be
+ * reused, and waitpid says ECHILD once it is gone. (It is looked at just
+ * before each kill at the deadline: for a kill to miss, it would have to
+ * end, and its pid be taken by a new process, between the two calls.) */
 static void supervise(const struct polo_spawn *sp, pid_t pid, int outfd,
-		      struct polo_result *res)
+		      bool autoreap, struct polo_result *res)
 {
 	struct relay rl = { .sp = sp };
 	unsigned long deadline = sp->timeout_ms ? polo_now_ms() + sp->timeout_ms : 0;
 	enum phase ph = RUNNING;
 	struct pollfd pf[2];
-	int pidfd, r;
+	int pidfd;
 
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (;;) {
@@ -339,7 +351,7 @@ static void supervise(const struct polo_spawn *sp, pid_t pid, int outfd,
 			res->timed_out = res->killed = true;
 			(void)kill(-pid, SIGKILL);
 			(void)kill(pid, SIGKILL);
-			res->reaped = reap(pid, &res->status, 0) > 0;
+			(void)reaped(pid, res, 0, autoreap);
 			break;
 		}
 		if (outfd >= 0 && (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) &&
@@ -347,11 +359,8 @@ static void supervise(const struct polo_spawn *sp, pid_t pid, int outfd,
 			close(outfd);
 			outfd = -1;
 		}
-		r = reap(pid, &res->status, WNOHANG);
-		if (r != 0) {
-			res->reaped = r > 0;
+		if (reaped(pid, res, WNOHANG, autoreap) != 0)
 			break;
-		}
 		if (deadline && polo_now_ms() >= deadline &&
 		    !escalate(sp, pid, &ph, res, &deadline))
 			break;
@@ -368,10 +377,53 @@ static void supervise(const struct polo_spawn *sp, pid_t pid, int outfd,
 		close(pidfd);
 }
 
+/* "WAITER -x -- PATH ARG...": the waiter runs PATH with PATH as its
+ * argv[0] and the rest of sp->argv (malloc'd array, strings borrowed). */
+static char **waiter_argv(const struct polo_spawn *sp)
+{
+	size_t n = 0, i;
+	char **v;
+
+	while (sp->argv[n] != NULL)
+		n++;
+	v = calloc(n + 4, sizeof *v);
+	if (v == NULL)
+		return NULL;
+	v[0] = (char *)sp->waiter;
+	v[1] = (char *)"-x";
+	v[2] = (char *)"--";
+	v[3] = (char *)sp->path;
+	for (i = 1; i < n; i++)
+		v[3 + i] = sp->argv[i];
+	return v;
+}
+
+/* The waiter's report, once it is gone: how the child ended. None (the
+ * waiter was killed, at the deadline say): res->unknown stays. */
+static void take_report(int fd, struct polo_result *res)
+{
+	struct polo_waited w;
+	ssize_t n;
+
+	do
+		n = read(fd, &w, sizeof w);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof w)
+		return;
+	res->unknown = false;
+	if (w.exec_errno > 0)
+		res->exec_errno = w.exec_errno;
+	else
+		res->status = w.status;
+}
+
 int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res)
 {
 	struct sigchld_hold hold;
-	int outp[2] = { -1, -1 }, devnull = -1, r = 0;
+	int outp[2] = { -1, -1 }, rep[2] = { -1, -1 }, devnull = -1, r = 0;
+	const char *path = sp->path;
+	char *const *argv = sp->argv;
+	char **wargv = NULL;
 	pid_t pid;
 
 	*res = (struct polo_result){ .timeout_ms = sp->timeout_ms };
@@ -380,19 +432,41 @@ int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res)
 		r = -errno;
 		goto out;
 	}
-	if ((r = lift_fd(&outp[0])) < 0 || (r = lift_fd(&outp[1])) < 0 ||
-	    (r = lift_fd(&devnull)) < 0)
+	if ((r = lift_fd_above(&outp[0], 2)) < 0 ||
+	    (r = lift_fd_above(&outp[1], 2)) < 0 ||
+	    (r = lift_fd_above(&devnull, 2)) < 0)
 		goto out;
 	sigchld_hold(&hold);
-	r = spawn_child(&pid, sp->path, sp->argv, sp->envp, devnull, outp[1]);
+	if (hold.autoreap && sp->waiter != NULL && sp->waiter[0] != '\0') {
+		/* the kernel will reap our child: the waiter is that child,
+		 * and reports on its fd 3 how the hook ended */
+		wargv = waiter_argv(sp);
+		if (wargv == NULL)
+			r = -ENOMEM;
+		else if (pipe2(rep, O_CLOEXEC | O_NONBLOCK) < 0)
+			r = -errno;
+		else if ((r = lift_fd_above(&rep[0], 2)) == 0)
+			r = lift_fd_above(&rep[1], 3);
+		path = sp->waiter;
+		argv = wargv;
+	}
+	if (r == 0)
+		r = spawn_child(&pid, path, argv, sp->envp, devnull, outp[1],
+				rep[1]);
+	if (rep[1] >= 0) {	/* the waiter's copy is the only writer */
+		close(rep[1]);
+		rep[1] = -1;
+	}
 	if (r == 0) {
 		/* our write end stays open until the child is reaped: else the
 		 * pipe hangs up while the child is still exiting, and we wake
 		 * once for that and once more for its exit */
 		(void)fcntl(outp[0], F_SETFL, O_NONBLOCK);
-		supervise(sp, pid, outp[0], res);
+		supervise(sp, pid, outp[0], hold.autoreap, res);
 		outp[0] = -1;	/* supervise closed it */
-	} else if (r != -ENOMEM) {
+		if (rep[0] >= 0 && res->reaped)
+			take_report(rep[0], res);
+	} else if (r != -ENOMEM && wargv == NULL) {
 		/* glibc reports a failed execve here, child already reaped */
 		res->exec_errno = -r;
 		res->reaped = true;
@@ -400,6 +474,9 @@ int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res)
 	}
 	sigchld_release(&hold);
 out:
+	free(wargv);
+	if (rep[0] >= 0)
+		close(rep[0]);
 	if (outp[0] >= 0)
 		close(outp[0]);
 	if (outp[1] >= 0)
@@ -428,14 +505,17 @@ int polo_spawn_detached(const char *path, char *const argv[],
 		r = -errno;
 		goto out;
 	}
-	if ((r = lift_fd(&devnull)) < 0)
+	if ((r = lift_fd_above(&devnull, 2)) < 0)
 		goto out;
 	sigchld_hold(&hold);
-	r = spawn_child(&pid, path, argv, envp, devnull, devnull);
+	r = spawn_child(&pid, path, argv, envp, devnull, devnull, -1);
 	if (r == 0)
-		supervise(&sp, pid, -1, &res);
+		supervise(&sp, pid, -1, hold.autoreap, &res);
 	sigchld_release(&hold);
-	if (r == 0 && !polo_result_ok(&res)) {
+	/* where the kernel reaped it, its status is unknown: it logs a
+	 * failure to detach itself */
+	if (r == 0 && !polo_result_ok(&res) &&
+	    !(res.unknown && res.reaped && !res.timed_out)) {
 		polo_describe_result(&res, what, sizeof what);
 		polo_log(lg, LOG_ERR, "cannot start %s: it did not detach: %s",
 			 path, what);
@@ -466,6 +546,10 @@ void polo_describe_result(const struct polo_result *r, char *buf, size_t len)
 			       r->timeout_ms % 1000 ? "ms" : "s",
 			       r->killed ? "killed with SIGKILL" :
 					   "terminated with SIGTERM");
+	else if (r->unknown)
+		(void)snprintf(buf, len, "ended, how is not known (the host "
+			       "has the kernel reap its children and no "
+			       "waiter could be used)");
 	else if (WIFEXITED(st))
 		(void)snprintf(buf, len, "exited with status %d",
 			       WEXITSTATUS(st));
@@ -479,6 +563,6 @@ void polo_describe_result(const struct polo_result *r, char *buf, size_t len)
 
 bool polo_result_ok(const struct polo_result *r)
 {
-	return r->reaped && !r->exec_errno && !r->timed_out &&
+	return r->reaped && !r->exec_errno && !r->timed_out && !r->unknown &&
 	       WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0;
 }

@@ -23,6 +23,15 @@ struct polo_spawn {
 	unsigned long timeout_ms;	/* 0 = no deadline */
 	unsigned long grace_ms;		/* SIGTERM to SIGKILL */
 	const struct polo_log *lg;
+	/* polohook-run (checked), to wait for the child where the host has
+	 * the kernel reap its children; NULL or "": none (see below) */
+	const char *waiter;
+};
+
+/* What `polohook-run -x` writes on fd 3 once the child it ran ended. */
+struct polo_waited {
+	int exec_errno;		/* nonzero: execve failed with it */
+	int status;		/* else its waitpid() status */
 };
 
 struct polo_result {
@@ -31,16 +40,22 @@ struct polo_result {
 	bool reaped;		/* false: still running after SIGKILL+grace */
 	bool timed_out;		/* the deadline passed: SIGTERM was sent */
 	bool killed;		/* ... and SIGKILL too */
+	bool unknown;		/* it ended, but how is not known: the host
+				 * had the kernel reap it and no waiter said */
 	unsigned long timeout_ms;
 	size_t dropped;		/* output bytes not logged */
 };
 
 /* Run sp->path in a new session, stdin /dev/null, stdout+stderr to the log,
  * no other fd, default signals; wait for it to exit, at most timeout_ms,
- * then SIGTERM its process group, SIGKILL grace_ms later. The host's
- * SIGCHLD is left alone at SIG_DFL; a handler, SIG_IGN or SA_NOCLDWAIT is
- * set to SIG_DFL from spawn to reap and then restored, and what the host
- * missed meanwhile is made up for (see spawn.c). Returns 0 with *res
+ * then SIGTERM its process group, SIGKILL grace_ms later. Only our own
+ * child is ever waited for, by its pid. The host's SIGCHLD is left alone
+ * at SIG_DFL; a handler is set to SIG_DFL from spawn to reap and then
+ * restored, and told of a child of the host's that ended meanwhile (see
+ * spawn.c). Where the host has the kernel reap its children (SIGCHLD
+ * ignored, SA_NOCLDWAIT) nothing is changed: the kernel goes on reaping
+ * the host's children, and ours too, so sp->waiter runs the child and
+ * reports how it ended (without one, res->unknown). Returns 0 with *res
  * filled, or -errno if it could not be started (nothing left behind). */
 int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res);
 
@@ -54,6 +69,10 @@ int polo_spawn_wait(const struct polo_spawn *sp, struct polo_result *res);
 int polo_spawn_detached(const char *path, char *const argv[],
 			char *const envp[], unsigned long timeout_ms,
 			const struct polo_log *lg);
+
+/* Does this process have the kernel reap its children (SIGCHLD ignored,
+ * or SA_NOCLDWAIT)? Then a W hook needs the waiter. */
+bool polo_spawn_host_autoreaps(void);
 
 /* "exited with status 0", "killed by signal 9 (Killed)", ... */
 void polo_describe_result(const struct polo_result *r, char *buf, size_t len);

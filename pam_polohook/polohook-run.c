@@ -19,12 +19,27 @@
  * their output to syslog (LOG_AUTHPRIV, tag "polohook") and logs how each
  * ended. Each hook path is checked again just before it runs: a batch may
  * start minutes after the walk that checked it.
+ *
+ *   polohook-run -x -- PATH [ARG ...]
+ *
+ * The waiter, for a W hook in a host that has the kernel reap its children
+ * (SIGCHLD ignored, or SA_NOCLDWAIT: the module leaves that as it is, so
+ * the host's own children are still reaped for it, and so is every child
+ * of the module's). The module starts this instead of the hook, with the
+ * hook's stdio and environment and a pipe on fd 3: it runs PATH, waits for
+ * it, writes how it ended on fd 3 (struct polo_waited) and exits. It stays
+ * in the foreground, under the module's deadline: SIGTERM, SIGINT and SIGHUP
+ * are passed on to the hook, and if the waiter is killed the hook gets
+ * SIGKILL (PR_SET_PDEATHSIG).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -46,7 +61,82 @@ static void usage(void)
 	fprintf(stderr, "usage: polohook-run -a session_added|session_removed "
 		"-t SECONDS [-d] [-q] -- NAME PATH [NAME PATH ...]\n"
 		"  (D hooks are started detached first, then the others run "
-		"in order, each within SECONDS)\n");
+		"in order, each within SECONDS)\n"
+		"       polohook-run -x -- PATH [ARG ...]\n"
+		"  (run PATH, wait for it, report how it ended on fd 3)\n");
+}
+
+/* ---- -x: the waiter ---- */
+
+static volatile sig_atomic_t hook_pid;
+
+static void pass_on(int sig)
+{
+	if (hook_pid > 0)
+		(void)kill((pid_t)hook_pid, sig);
+}
+
+static const int passed_on[] = { SIGTERM, SIGINT, SIGHUP };
+
+static int waiter(char **argv)
+{
+	struct polo_waited w = { 0 };
+	struct sigaction sa = { .sa_handler = pass_on };
+	sigset_t block, old;
+	pid_t parent = getpid(), pid;
+	int ep[2], e = 0, st = 0;
+	size_t i;
+	ssize_t n;
+
+	if (argv[0] == NULL || argv[0][0] != '/' ||
+	    fcntl(3, F_SETFD, FD_CLOEXEC) < 0) {
+		usage();
+		return 2;
+	}
+	/* blocked until the hook's pid is known: one that comes before is
+	 * passed on then */
+	sigemptyset(&block);
+	for (i = 0; i < sizeof passed_on / sizeof passed_on[0]; i++)
+		sigaddset(&block, passed_on[i]);
+	(void)sigprocmask(SIG_BLOCK, &block, &old);
+	for (i = 0; i < sizeof passed_on / sizeof passed_on[0]; i++)
+		(void)sigaction(passed_on[i], &sa, NULL);
+	if (pipe2(ep, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		w.exec_errno = errno;
+		goto report;
+	}
+	if (pid == 0) {
+		for (i = 0; i < sizeof passed_on / sizeof passed_on[0]; i++)
+			(void)signal(passed_on[i], SIG_DFL);
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
+		    getppid() != parent)
+			_exit(127);
+		execv(argv[0], argv);
+		e = errno;
+		(void)!write(ep[1], &e, sizeof e);
+		_exit(127);
+	}
+	hook_pid = pid;
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	close(ep[1]);
+	do	/* an execve error, or EOF once it succeeded */
+		n = read(ep[0], &e, sizeof e);
+	while (n < 0 && errno == EINTR);
+	close(ep[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			w.exec_errno = errno;
+			goto report;
+		}
+	if (n == (ssize_t)sizeof e && e > 0)
+		w.exec_errno = e;
+	else
+		w.status = st;
+report:
+	if (write(3, &w, sizeof w) != (ssize_t)sizeof w)
+		return 1;
+	return 0;
 }
 
 static void run_one(const char *name, const char *path, const char *arg,
@@ -132,10 +222,14 @@ int main(int argc, char **argv)
 	struct polo_log lg = { .emit = emit };
 	const char *arg = NULL;
 	unsigned long timeout_s = 0;
+	bool wait_mode = false;
 	int opt, i;
 
-	while ((opt = getopt(argc, argv, "a:t:dq")) != -1) {
+	while ((opt = getopt(argc, argv, "a:t:dqx")) != -1) {
 		switch (opt) {
+		case 'x':
+			wait_mode = true;
+			break;
 		case 'a':
 			arg = optarg;
 			break;
@@ -156,6 +250,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (wait_mode)
+		return waiter(argv + optind);
 	if (arg == NULL || (strcmp(arg, "session_added") != 0 &&
 			    strcmp(arg, "session_removed") != 0) ||
 	    optind >= argc || (argc - optind) % 2 != 0) {

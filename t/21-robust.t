@@ -88,6 +88,32 @@ like $T/res '^children: none$' "... and the host's child is not left a zombie (t
 pamh -u alice -S reaper -F fork:200 open >$T/res
 like $T/res '^children: none$' "a host that reaps every child in its handler: its child is reaped"
 
+# SIGCHLD ignored: the module leaves it so, and never reaps a child of the
+# host's; the kernel goes on reaping them, and the module's own W hook runs
+# under a waiter (polohook-run -x) that reports how it ended.
+rm -f $T/hooks/added/* $LOG
+hook added 10W-look 'sleep 0.6; p=$PPID
+while [ "$(cat /proc/$p/comm)" != pamh ]; do p=$(cut -d" " -f4 /proc/$p/stat); done
+for c in $(cat /proc/$p/task/*/children); do echo "$(cat /proc/$c/comm) $(cut -d" " -f3 /proc/$c/stat)"; done >'"$O"'/host-children
+cat /proc/$PPID/comm >'"$O"'/parent; exit 4'
+pamh -u alice -S ign -F fork:200 open >$T/res
+like $T/res '^sigchld: unchanged$' "SIGCHLD ignored: left as it is while a W hook runs"
+is "$(cat $O/parent)" "polohook-run" "... the hook runs under the waiter"
+is "$(grep -c ' Z$' $O/host-children)" "0" "... and the host's child that ended meanwhile never was a zombie"
+like $LOG "hook 10W-look exited with status 4" "... the hook's exit status is still seen"
+like $T/res '^children: none$' "... and no child is left"
+service timeout=1
+rm -f $T/hooks/added/* $LOG
+hook added 10W-away 'echo $$ >'"$O"'/away.pid; exec setsid sleep 100'
+hook added 20W-missing 'exec /nonexistent/x'
+pamh -u alice -S ign -F open >$T/res
+like $LOG "hook 10W-away timed out after 1 s, terminated with SIGTERM" "SIGCHLD ignored: the deadline still holds"
+pid=$(cat $O/away.pid)
+if kill -0 "$pid" 2>/dev/null; then fail "... the hook is gone, though it left the process group (the waiter passed SIGTERM on)"; else pass "... the hook is gone, though it left the process group (the waiter passed SIGTERM on)"; fi
+like $LOG "hook 20W-missing exited with status 127" "... and a failing hook's status is seen"
+like $T/res '^children: none$' "... and no child is left"
+service timeout=30
+
 # D and batch hooks: the runner is started without a fork of the host
 # (posix_spawn, as W hooks are: no atfork handler of the host runs), detaches
 # itself, and is reaped by its pid (issue 11, item 3).
