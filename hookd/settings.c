@@ -12,7 +12,6 @@
  *    untouched. */
 #include <errno.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -131,7 +130,6 @@ int hookd_settings_load(struct settings *s, const char *path,
 {
 	struct polo_tls_conf t;
 	struct polo_disc_conf d;
-	struct passwd *pw;
 	int r, lfd = -1, dfd = -1, dfd6 = -1;
 	bool newdisc;
 
@@ -145,22 +143,19 @@ int hookd_settings_load(struct settings *s, const char *path,
 		return -1;
 	hookd_log.debug = debug || s->conf.debug;
 
-	errno = 0;
-	pw = getpwnam(s->conf.cl.user);
-	if (pw == NULL) {
-		polo_log(&hookd_log, LOG_ERR, "config %.300s: [hookd] user %s: %s",
-			 path, s->conf.cl.user, errno ? strerror(errno) :
-			 "no such user");
-		return -1;
-	}
-	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
+	r = polo_cluster_user(&s->conf.cl, &s->uid, &s->gid);
+	if (r == -EPERM) {
 		polo_log(&hookd_log, LOG_ERR, "config %.300s: [hookd] user %s has uid "
 			 "or gid 0: the network side must not run as root",
 			 path, s->conf.cl.user);
 		return -1;
 	}
-	s->uid = pw->pw_uid;
-	s->gid = pw->pw_gid;
+	if (r < 0) {
+		polo_log(&hookd_log, LOG_ERR, "config %.300s: [hookd] user %s: %s",
+			 path, s->conf.cl.user, r == -ENOENT ? "no such user" :
+			 strerror(-r));
+		return -1;
+	}
 
 	polo_cluster_tls(&s->conf.cl, &t);
 	s->ctx = polo_tls_server_ctx(&t, &hookd_log);

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,24 @@
 #include "cluster.h"
 #include "fsutil.h"
 #include "util.h"
+
+int polo_cluster_user(const struct polo_cluster_conf *cl, uid_t *uid,
+		      gid_t *gid)
+{
+	struct passwd pw;
+	char *buf = NULL;
+	int r;
+
+	r = polo_getpw(cl->user, 0, &pw, &buf);
+	if (r < 0)
+		return r;
+	if (pw.pw_uid == 0 || pw.pw_gid == 0)
+		r = -EPERM;
+	*uid = pw.pw_uid;
+	*gid = pw.pw_gid;
+	free(buf);
+	return r;
+}
 
 /* conf.c validated every field and sized them to fit these structs */
 void polo_cluster_disc(const struct polo_cluster_conf *cl,

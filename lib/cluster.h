@@ -16,6 +16,13 @@ void polo_cluster_disc(const struct polo_cluster_conf *cl,
 void polo_cluster_tls(const struct polo_cluster_conf *cl,
 		      struct polo_tls_conf *t);
 
+/* The [hookd] user, as whom every process that reads network bytes runs
+ * (hookd's worker, polo-mkhome's children, the SRV parser): its uid and
+ * gid from NSS. 0; -ENOENT no such user; -EPERM its uid or gid is 0 (the
+ * network side must never run as root); -errno the lookup failed. */
+int polo_cluster_user(const struct polo_cluster_conf *cl, uid_t *uid,
+		      gid_t *gid);
+
 /* A TLS client context from the [tls] settings (NULL on error, logged). */
 SSL_CTX *polo_cluster_client_ctx(const struct polo_cluster_conf *cl,
 				 const struct polo_log *lg);

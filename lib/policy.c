@@ -28,9 +28,6 @@
 #include "policy.h"
 #include "util.h"
 
-#define PW_BUF_START	4096
-#define PW_BUF_MAX	(1024 * 1024)
-
 enum polo_home_verdict polo_home_may_remove(const struct polo_home_facts *f)
 {
 	if (f->counted < 0)
@@ -52,33 +49,10 @@ enum polo_home_verdict polo_home_may_remove(const struct polo_home_facts *f)
 	return POLO_HOME_REMOVE;
 }
 
-int polo_getpwuid(uid_t uid, struct passwd *pw, char **buf)
+/* The default lookup: this node's NSS. */
+static int nss_getpw(uid_t uid, struct passwd *pw, char **buf)
 {
-	struct passwd *res = NULL;
-	size_t len = PW_BUF_START;
-	char *b = NULL, *nb;
-	int r;
-
-	for (;;) {
-		nb = realloc(b, len);
-		if (nb == NULL) {
-			free(b);
-			return -ENOMEM;
-		}
-		b = nb;
-		r = getpwuid_r(uid, pw, b, len, &res);
-		if (r != ERANGE || len >= PW_BUF_MAX)
-			break;
-		len *= 2;
-	}
-	if (r == 0 && res == NULL)
-		r = ENOENT;
-	if (r != 0) {
-		free(b);
-		return -r;
-	}
-	*buf = b;
-	return 0;
+	return polo_getpw(NULL, uid, pw, buf);
 }
 
 static int refuse(struct polo_serve_verdict *v, int code, const char *text)
@@ -150,7 +124,7 @@ static int check_user(const struct polo_home_ask *q,
 	const struct passwd *pw = &v->pw;
 	int e;
 
-	e = (r->getpw ? r->getpw : polo_getpwuid)((uid_t)q->uid, &v->pw,
+	e = (r->getpw ? r->getpw : nss_getpw)((uid_t)q->uid, &v->pw,
 						  &v->pwbuf);
 	if (e < 0) {
 		v->pwbuf = NULL;

@@ -89,7 +89,8 @@ struct polo_serve_rules {
 	uid_t trust;		/* who may own the home's parent directories
 				 * besides root (hookd: 0, root only) */
 	/* The user of uid as this node's NSS says: 0 found (*buf malloc'd,
-	 * freed by polo_serve_end), -ENOENT none, -errno. NULL: polo_getpwuid. */
+	 * freed by polo_serve_end), -ENOENT none, -errno. NULL: this node's
+	 * NSS (polo_getpw). */
 	int (*getpw)(uid_t uid, struct passwd *pw, char **buf);
 };
 
@@ -122,9 +123,5 @@ int polo_may_serve(const struct polo_home_ask *q,
 		   struct polo_serve_verdict *v, const struct polo_log *lg);
 
 void polo_serve_end(struct polo_serve_verdict *v);
-
-/* getpwuid_r with a buffer that grows as needed (to 1 MiB). 0, -ENOENT
- * (no such uid), -errno. *buf is malloc'd on 0. */
-int polo_getpwuid(uid_t uid, struct passwd *pw, char **buf);
 
 #endif

@@ -27,21 +27,14 @@ static bool take_item(char *dst, size_t len, const char *name,
 
 static int lookup_user(struct polo_session *s, const struct polo_log *lg)
 {
-	struct passwd pw, *res = NULL;
-	long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
-	char *buf;
-	int e, r = 0;
+	struct passwd pw;
+	char *buf = NULL;
+	int r;
 
-	if (sz < 1024)
-		sz = 16384;
-	buf = malloc((size_t)sz);
-	if (buf == NULL)
-		return -ENOMEM;
-	e = getpwnam_r(s->user, &pw, buf, (size_t)sz, &res);
-	if (res == NULL) {
+	r = polo_getpw(s->user, 0, &pw, &buf);
+	if (r < 0) {
 		polo_log(lg, LOG_ERR, "user %s: %s", s->user,
-			 e ? strerror(e) : "no such user");
-		r = e ? -e : -ENOENT;
+			 r == -ENOENT ? "no such user" : strerror(-r));
 	} else if (!polo_valid_abs_path(pw.pw_dir) ||
 		   polo_strlcpy(s->home, pw.pw_dir, sizeof s->home) < 0) {
 		polo_log(lg, LOG_ERR, "user %s: home directory is not a clean "

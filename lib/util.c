@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -189,4 +190,37 @@ int polo_sockaddr(const char *addr, unsigned long port,
 		return 0;
 	}
 	return -EINVAL;
+}
+
+#define PW_BUF_START	4096
+#define PW_BUF_MAX	(1024 * 1024)
+
+int polo_getpw(const char *name, uid_t uid, struct passwd *pw, char **buf)
+{
+	struct passwd *res = NULL;
+	size_t len = PW_BUF_START;
+	char *b = NULL, *nb;
+	int r;
+
+	for (;;) {
+		nb = realloc(b, len);
+		if (nb == NULL) {
+			free(b);
+			return -ENOMEM;
+		}
+		b = nb;
+		r = name ? getpwnam_r(name, pw, b, len, &res) :
+			   getpwuid_r(uid, pw, b, len, &res);
+		if (r != ERANGE || len >= PW_BUF_MAX)
+			break;
+		len *= 2;
+	}
+	if (r == 0 && res == NULL)
+		r = ENOENT;
+	if (r != 0) {
+		free(b);
+		return -r;
+	}
+	*buf = b;
+	return 0;
 }

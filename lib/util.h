@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Copy src into dst[size]; -ENAMETOOLONG (dst untouched) if it does not fit. */
 int polo_strlcpy(char *dst, const char *src, size_t size);
@@ -45,6 +46,13 @@ struct sockaddr_storage;
  * without a scope). 0, or -EINVAL. */
 int polo_sockaddr(const char *addr, unsigned long port,
 		  struct sockaddr_storage *ss, unsigned *len);
+
+struct passwd;
+
+/* The passwd entry of name (or, with name NULL, of uid) through NSS, in a
+ * buffer that grows as an entry needs (to 1 MiB). 0 with *buf malloc'd
+ * (free it once pw is no longer used), -ENOENT no such user, -errno. */
+int polo_getpw(const char *name, uid_t uid, struct passwd *pw, char **buf);
 
 #define POLO_DNS_NAME_MAX	253	/* a DNS name in text, no final dot */
 

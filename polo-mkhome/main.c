@@ -34,7 +34,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -147,20 +146,18 @@ static int load_conf(struct mk *m, const char *path, bool given)
  * network side does): resolved here, before any fork. */
 static int child_user(struct mk *m)
 {
-	struct passwd *pw;
+	int r;
 
 	if (geteuid() != 0)
 		return 0;
-	errno = 0;
-	pw = getpwnam(m->conf.cl.user);
-	if (pw == NULL || pw->pw_uid == 0 || pw->pw_gid == 0) {
+	r = polo_cluster_user(&m->conf.cl, &m->uid, &m->gid);
+	if (r < 0) {
 		polo_log(&m->lg, LOG_ERR, "[hookd] user %s: %s", m->conf.cl.user,
-			 pw == NULL ? "no such user" : "has uid or gid 0");
+			 r == -ENOENT ? "no such user" : r == -EPERM ?
+			 "has uid or gid 0" : strerror(-r));
 		return -1;
 	}
 	m->drop = true;
-	m->uid = pw->pw_uid;
-	m->gid = pw->pw_gid;
 	return 0;
 }
 

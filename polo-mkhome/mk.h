@@ -40,8 +40,6 @@
 #define WAVE_MARGIN_MS	500	/* after request_ms, before SIGKILL */
 #define WHY_MAX		200
 #define STATUS_LEN	65
-#define PW_BUF_MIN	4096
-#define PW_BUF_MAX	(1 << 20)
 
 /* What a child reports through its pipe: fixed size, one atomic write. */
 struct result {

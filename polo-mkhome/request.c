@@ -33,28 +33,6 @@ static bool env_mismatch_num(const char *name, unsigned long want)
 	return polo_parse_uint(v, 0, UINT32_MAX, &n) < 0 || n != want;
 }
 
-static int get_passwd(const char *name, struct passwd *pw, char **buf)
-{
-	struct passwd *res = NULL;
-	long sz = sysconf(_SC_GETPW_R_SIZE_MAX);
-	size_t len = sz > PW_BUF_MIN ? (size_t)sz : PW_BUF_MIN;
-	int r;
-
-	for (;;) {
-		*buf = malloc(len);
-		if (*buf == NULL)
-			return -ENOMEM;
-		r = getpwnam_r(name, pw, *buf, len, &res);
-		if (r != ERANGE || len >= PW_BUF_MAX)
-			break;
-		free(*buf);
-		len *= 2;
-	}
-	if (r == 0 && res == NULL)
-		r = ENOENT;
-	return -r;
-}
-
 /* The hook environment may only repeat what our own NSS says. */
 static bool env_matches(const struct passwd *pw)
 {
@@ -84,7 +62,7 @@ int mk_user_request(struct mk *m)
 		polo_log(&m->lg, LOG_ERR, "refusing a bad user name");
 		return -EINVAL;
 	}
-	r = get_passwd(user, &pw, &buf);
+	r = polo_getpw(user, 0, &pw, &buf);
 	if (r < 0) {
 		polo_log(&m->lg, LOG_ERR, "user %s: %s", user,
 			 r == -ENOENT ? "unknown" : strerror(-r));

@@ -11,7 +11,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,7 +195,6 @@ static bool known_nodes(const struct ctl *x, struct dlist *l)
 	struct polo_srv_conf sc = { .name = cl->srv, .timeout_ms = cl->srv_ms,
 				    .port = cl->hookd_port };
 	struct polo_srv_addr *v = NULL;
-	struct passwd *pw;
 	char why[512];
 	size_t i, n = 0;
 	bool bad = false;
@@ -211,15 +209,15 @@ static bool known_nodes(const struct ctl *x, struct dlist *l)
 	if (cl->srv[0] == '\0')
 		return bad;
 	if (geteuid() == 0) {	/* DNS bytes are parsed as [hookd] user */
-		pw = getpwnam(cl->user);
-		if (pw == NULL || pw->pw_uid == 0 || pw->pw_gid == 0) {
-			polo_log(&x->lg, LOG_ERR, "[hookd] user %s: no such "
-				 "user, or uid or gid 0", cl->user);
+		r = polo_cluster_user(cl, &sc.uid, &sc.gid);
+		if (r < 0) {
+			polo_log(&x->lg, LOG_ERR, "[hookd] user %s: %s",
+				 cl->user, r == -ENOENT || r == -EPERM ?
+				 "no such user, or uid or gid 0" :
+				 strerror(-r));
 			return true;
 		}
 		sc.drop = true;
-		sc.uid = pw->pw_uid;
-		sc.gid = pw->pw_gid;
 	}
 	if (polo_srv_resolve(&sc, &v, &n, &x->lg) < 0)
 		return true;	/* logged */

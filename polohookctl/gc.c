@@ -27,7 +27,6 @@
 #include "util.h"
 
 #define GC_MAX_HOMES	65536	/* registry entries handled in one run */
-#define PW_BUF		16384
 
 /* A line of gc's report: on stdout (unless -q) and, when gc changes
  * things, in the auth log too, where the module's own lines about the
@@ -180,13 +179,16 @@ static int collect_home(const char *name, uid_t uid, void *ctx)
 /* The login name of uid, if it is one the state tree can hold. */
 static bool user_of(uid_t uid, char *name, size_t len)
 {
-	struct passwd pw, *res = NULL;
-	char buf[PW_BUF];
+	struct passwd pw;
+	char *buf = NULL;
+	bool ok;
 
-	if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) != 0 || res == NULL)
+	if (polo_getpw(NULL, uid, &pw, &buf) < 0)
 		return false;
-	return polo_valid_user_name(pw.pw_name) &&
-	       polo_strlcpy(name, pw.pw_name, len) == 0;
+	ok = polo_valid_user_name(pw.pw_name) &&
+	     polo_strlcpy(name, pw.pw_name, len) == 0;
+	free(buf);
+	return ok;
 }
 
 /* Live sessions of uid as the list saw them (no lock: dry run, or a uid

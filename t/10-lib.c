@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "env.h"
 #include "fsutil.h"
 #include "hookdir.h"
@@ -669,6 +671,40 @@ static void test_user_names(void)
 	ok(!polo_valid_user_name(name), "32 bytes + '$' (33 in all) is refused");
 }
 
+/* NSS lookups with a growing buffer, and the [hookd] user's check. */
+static void test_getpw(void)
+{
+	struct polo_cluster_conf cl;
+	struct passwd pw;
+	char *buf = NULL;
+	uid_t u = 1;
+	gid_t g = 1;
+
+	is_int(polo_getpw("root", 0, &pw, &buf), 0, "getpw root: 0");
+	ok(buf != NULL && pw.pw_uid == 0 && strcmp(pw.pw_dir, "/root") == 0,
+	   "... uid 0, home /root");
+	free(buf);
+	buf = NULL;
+	is_int(polo_getpw(NULL, 0, &pw, &buf), 0, "getpw uid 0: 0");
+	ok(buf != NULL && strcmp(pw.pw_name, "root") == 0, "... it is root");
+	free(buf);
+	buf = NULL;
+	is_int(polo_getpw("no-such-user-polo", 0, &pw, &buf), -ENOENT,
+	       "getpw of an unknown name: -ENOENT");
+	ok(buf == NULL, "... and nothing to free");
+
+	polo_cluster_defaults(&cl);
+	(void)polo_strlcpy(cl.user, "root", sizeof cl.user);
+	is_int(polo_cluster_user(&cl, &u, &g), -EPERM,
+	       "[hookd] user root: -EPERM (never root)");
+	(void)polo_strlcpy(cl.user, "no-such-user-polo", sizeof cl.user);
+	is_int(polo_cluster_user(&cl, &u, &g), -ENOENT,
+	       "[hookd] user unknown: -ENOENT");
+	(void)polo_strlcpy(cl.user, "nobody", sizeof cl.user);
+	is_int(polo_cluster_user(&cl, &u, &g), 0, "[hookd] user nobody: 0");
+	is_int(u, 65534, "... its uid");
+}
+
 static void test_session_id(void)
 {
 	char a[POLO_SESSION_ID_MAX + 1], b[POLO_SESSION_ID_MAX + 1], big[70];
@@ -1255,6 +1291,7 @@ int main(void)
 	test_rhost();
 	test_user_names();
 	test_session_id();
+	test_getpw();
 	test_parsers();
 	test_spawn();
 	test_describe();
